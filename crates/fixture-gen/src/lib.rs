@@ -1,0 +1,7 @@
+//! Deterministic generators of large, realistic node artifacts.
+//!
+//! Benchmarks and tests need inputs far larger than the repository should
+//! hold (a kube-proxy ruleset for 5,000 services, a million conntrack entries,
+//! a million dmesg lines). Each module here writes one such artifact as text,
+//! from a seed and a size, so that the same call always yields the same bytes.
+//! Nothing here parses; the generators only write what real tools write.

@@ -1,0 +1,1 @@
+//! Parser and typed model for conntrack flow tables and statistics (to be filled by the conntrack issue).

@@ -1,0 +1,41 @@
+//! Lossless, typed parsers for what lives on an Amazon EKS worker node.
+//!
+//! # Overview
+//!
+//! One module per artifact source, each with a public `parse` entry point that
+//! takes the captured text and returns a [`Parsed`] model:
+//!
+//! - [`iptables`]: `iptables-save` / `ip6tables-save` rulesets.
+//! - [`conntrack`]: `conntrack -L`/`-E`/`-S`, `/proc/net/nf_conntrack` and
+//!   `/proc/net/stat/nf_conntrack`.
+//! - [`dmesg`]: `dmesg` in its textual forms and `/dev/kmsg` records, with
+//!   typed kernel events.
+//! - [`journald`]: `journalctl` export, JSON and text output, with the klog,
+//!   logfmt and JSON messages inside entries understood.
+//!
+//! # Design decisions
+//!
+//! A key design decision is that **parsing a line-oriented artifact does not
+//! fail as a whole**. A parser returns `Err` only when the input is not that
+//! format at all; otherwise every input line ends up either in the typed model
+//! or as an [`Unparsed`] line carrying its 1-based number and the reason, and
+//! the same facts are listed in [`Parsed::diagnostics`]. Rules downstream can
+//! then run on partial evidence and say how much of it was understood.
+//!
+//! The crate is sans-IO and deterministic: parsers take `&str` or `&[u8]` and
+//! never read files, clocks or the environment. Reading bundles from disk is
+//! the caller's job, so the same code serves a CLI, an MCP server, a test and
+//! a fuzzer.
+//!
+//! Model types are plain owned data with public fields and derive
+//! [`serde::Serialize`], because the data is the product: it crosses async
+//! tasks in the server and is rendered as JSON for agents.
+
+pub mod conntrack;
+pub mod diag;
+pub mod dmesg;
+pub mod iptables;
+pub mod journald;
+pub mod time;
+
+pub use diag::{Diagnostic, Parsed, Unparsed};
