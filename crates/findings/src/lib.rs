@@ -2,9 +2,26 @@
 //! severity levels, content-hashed stable ids and evidence pointing back into
 //! the artifacts.
 //!
-//! This crate is empty until the findings issue lands. It will hold the rule
-//! registry (one rule per file, ruff/clippy style), `Severity`, `FindingId`
-//! (a versioned SHA-256 over rule code, canonical subject and node identity),
-//! and `check(&NodeSnapshot, &Context) -> Report`. It is sans-IO and
-//! deterministic: the reference time and thresholds come in through the
-//! context, never from the machine running the check.
+//! # Overview
+//!
+//! - [`Severity`]: `info < low < medium < high < critical`.
+//! - [`FindingId`] and [`Fingerprint`]: versioned SHA-256 identities (see
+//!   [`id`]); the same problem on the same node keeps its id across
+//!   collections, and shares its fingerprint with the same problem elsewhere.
+//! - [`Finding`]: title, summary, subject, occurrences, first and last seen,
+//!   evidence (artifact path, lines, excerpt), related findings.
+//! - [`rule::RuleMeta`] and [`declare_rule!`]: one rule per file, with its
+//!   documentation available at run time.
+//!
+//! The crate is sans-IO and deterministic: the reference time and thresholds
+//! come in through the context, never from the machine running the check.
+
+pub mod finding;
+pub mod id;
+pub mod rule;
+pub mod severity;
+
+pub use finding::{Evidence, Finding, FindingBuilder, Subject};
+pub use id::{FindingId, Fingerprint};
+pub use rule::{Group, RuleMeta};
+pub use severity::Severity;
