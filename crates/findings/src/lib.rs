@@ -18,10 +18,13 @@
 
 pub mod finding;
 pub mod id;
+pub mod render;
+pub mod report;
 pub mod rule;
 pub mod severity;
 
 pub use finding::{Evidence, Finding, FindingBuilder, Subject};
 pub use id::{FindingId, Fingerprint};
+pub use report::{NotEvaluated, Report};
 pub use rule::{Group, RuleMeta};
 pub use severity::Severity;
