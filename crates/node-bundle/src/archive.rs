@@ -81,7 +81,9 @@ struct Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.meter.compressed.set(self.meter.compressed.get() + n as u64);
+        self.meter
+            .compressed
+            .set(self.meter.compressed.get() + n as u64);
         Ok(n)
     }
 }
@@ -163,9 +165,11 @@ fn collect<R: Read>(
     };
     let mut archive = tar::Archive::new(guard);
     let stream_error = |error: io::Error| {
-        meter.tripped_error().unwrap_or_else(|| BundleError::Archive {
-            reason: error.to_string(),
-        })
+        meter
+            .tripped_error()
+            .unwrap_or_else(|| BundleError::Archive {
+                reason: error.to_string(),
+            })
     };
     let entries = archive.entries().map_err(stream_error)?;
     let mut out = Collected::default();
@@ -270,11 +274,22 @@ fn collect<R: Read>(
             break;
         }
         let read = content.len() as u64;
+        if read < size && !entry_type.is_gnu_sparse() {
+            // The tar reader ends an entry quietly at the end of the stream;
+            // a short read means the archive was cut inside this file.
+            reject(RejectReason::Truncated);
+            out.truncated = Some(format!(
+                "archive ends inside `{shown}` after {read} of {size} bytes"
+            ));
+            break;
+        }
         check_file_size(read, limits)?;
         check_total(out.total_bytes, read, limits)?;
         out.total_bytes += read;
         if let Ok(mtime) = entry.header().mtime() {
-            let micros = i64::try_from(mtime).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000);
+            let micros = i64::try_from(mtime)
+                .unwrap_or(i64::MAX / 2)
+                .saturating_mul(1_000_000);
             out.newest = Some(out.newest.map_or(micros, |n| n.max(micros)));
         }
         out.files.push((path, content));

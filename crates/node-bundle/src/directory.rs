@@ -73,7 +73,11 @@ fn bundle_folder(dir: &Path) -> Result<Option<PathBuf>, BundleError> {
         let entry = entry.map_err(|source| io_error(dir, source))?;
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         let name = entry.file_name();
-        if is_dir && name.to_str().is_some_and(|n| parse_archive_name(n).is_some()) {
+        if is_dir
+            && name
+                .to_str()
+                .is_some_and(|n| parse_archive_name(n).is_some())
+        {
             found.push(entry.path());
         }
     }
@@ -148,7 +152,11 @@ impl Walk {
             } else if file_type.is_char_device() || file_type.is_block_device() {
                 self.reject(shown, RejectReason::DeviceFile);
             } else {
-                let entry_type = if file_type.is_socket() { "socket" } else { "unknown" };
+                let entry_type = if file_type.is_socket() {
+                    "socket"
+                } else {
+                    "unknown"
+                };
                 self.reject(
                     shown,
                     RejectReason::Unsupported {

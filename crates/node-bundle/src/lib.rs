@@ -240,7 +240,11 @@ impl BundleFiles {
     /// [`name`](Self::name) when it parses as one, else the last stripped
     /// root folder when that does, else `name`.
     pub fn collector_name(&self) -> Option<&str> {
-        let root_leaf = self.root_prefix.rsplit('/').next().filter(|s| !s.is_empty());
+        let root_leaf = self
+            .root_prefix
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty());
         [self.name.as_deref(), root_leaf]
             .into_iter()
             .flatten()

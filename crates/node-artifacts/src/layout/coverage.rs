@@ -165,7 +165,13 @@ impl fmt::Display for Coverage {
     /// One aligned row per file, then the totals: the form snapshot tests
     /// and people read.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path_width = self.files.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
+        let path_width = self
+            .files
+            .iter()
+            .map(|r| r.path.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let kind_width = self
             .files
             .iter()
@@ -173,7 +179,11 @@ impl fmt::Display for Coverage {
             .max()
             .unwrap_or(4)
             .max(4);
-        writeln!(f, "{:path_width$}  {:>10}  {:kind_width$}  status", "path", "bytes", "kind")?;
+        writeln!(
+            f,
+            "{:path_width$}  {:>10}  {:kind_width$}  status",
+            "path", "bytes", "kind"
+        )?;
         for row in &self.files {
             write!(
                 f,
@@ -202,7 +212,11 @@ impl fmt::Display for Coverage {
             "recognised, not parsed: {} files, {} bytes",
             t.recognised_files, t.recognised_bytes
         )?;
-        writeln!(f, "unknown: {} files, {} bytes", t.unknown_files, t.unknown_bytes)?;
+        writeln!(
+            f,
+            "unknown: {} files, {} bytes",
+            t.unknown_files, t.unknown_bytes
+        )?;
         write!(f, "rejected: {} entries", t.rejected_files)
     }
 }

@@ -257,7 +257,10 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
     ("kubelet/kubelet-config.json", K::KubeletConfig),
     ("kubelet/config.json", K::KubeletConfig),
     ("kubelet/config.json.d/**", K::KubeletConfig),
-    ("kubelet/kubelet_service.txt", recognised("kubelet systemd unit")),
+    (
+        "kubelet/kubelet_service.txt",
+        recognised("kubelet systemd unit"),
+    ),
     (
         "kubelet/kubelet-eks_service.txt",
         recognised("kubelet-eks snap service"),
@@ -273,12 +276,18 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
         "containerd/containerd-config.txt",
         recognised("containerd configuration"),
     ),
-    ("containerd/containerd-*.txt", recognised("containerd state (ctr)")),
+    (
+        "containerd/containerd-*.txt",
+        recognised("containerd state (ctr)"),
+    ),
     (
         "containerd/containerd.*.stacks.log",
         recognised("containerd goroutine dump"),
     ),
-    ("containerd/soci-snapshotter/**", recognised("soci-snapshotter")),
+    (
+        "containerd/soci-snapshotter/**",
+        recognised("soci-snapshotter"),
+    ),
     (
         "sandbox-image/sandbox-image-log.txt",
         K::SandboxImageJournal,
@@ -296,13 +305,22 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
     ("system/top.txt", recognised("top snapshot")),
     ("system/ps-threads.txt", recognised("process threads")),
     ("system/netstat.txt", recognised("sockets (netstat -plant)")),
-    ("system/allprocstat.txt", recognised("per-process /proc stat")),
+    (
+        "system/allprocstat.txt",
+        recognised("per-process /proc stat"),
+    ),
     (
         "system/large_environments.txt",
         recognised("processes with large environments"),
     ),
-    ("system/cpu_throttling.txt", recognised("cgroup CPU throttling")),
-    ("system/io_throttling.txt", recognised("cgroup IO throttling")),
+    (
+        "system/cpu_throttling.txt",
+        recognised("cgroup CPU throttling"),
+    ),
+    (
+        "system/io_throttling.txt",
+        recognised("cgroup IO throttling"),
+    ),
     ("system/last_reboot.txt", recognised("reboot history")),
     // storage/
     ("storage/inodes.txt", K::Inodes),
@@ -325,7 +343,10 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
     ("var_log/pods/kube-system_kube-proxy-*/**", K::KubeProxyLog),
     ("var_log/aws-routed-eni/ipamd.log", K::IpamdLog),
     ("var_log/aws-routed-eni/plugin.log", K::CniPluginLog),
-    ("var_log/aws-routed-eni/egress-v6-plugin.log", K::CniPluginLog),
+    (
+        "var_log/aws-routed-eni/egress-v6-plugin.log",
+        K::CniPluginLog,
+    ),
     ("var_log/aws-routed-eni/**", recognised("VPC CNI log")),
     ("var_log/containers/**", recognised("container log")),
     ("var_log/pods/**", recognised("pod log")),
@@ -344,7 +365,10 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
         "ipamd/networkutils-env-settings.json",
         recognised("ipamd networkutils settings"),
     ),
-    ("ipamd/eni-configs.json", recognised("ENIConfig custom networking")),
+    (
+        "ipamd/eni-configs.json",
+        recognised("ENIConfig custom networking"),
+    ),
     ("ipamd/metrics.json", recognised("ipamd metrics")),
     ("ipamd/**", recognised("aws-node checkpoint")),
     ("sysctls/sysctl_all.txt", K::Sysctl),
@@ -436,9 +460,7 @@ impl ArtifactKind {
     /// [`Recognised`](Self::Recognised) and [`Unknown`](Self::Unknown),
     /// which no parser reads.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::named()
-            .into_iter()
-            .find(|kind| kind.name() == name)
+        Self::named().into_iter().find(|kind| kind.name() == name)
     }
 
     /// Every kind that has a name [`from_name`](Self::from_name) accepts, in

@@ -307,7 +307,8 @@ fn is_region_like(value: &str) -> bool {
 /// letter. Local and Wavelength zones (`us-west-2-lax-1a`) are left alone.
 fn region_of_zone(zone: &str) -> Option<String> {
     let region = zone.strip_suffix(|c: char| c.is_ascii_lowercase())?;
-    let standard = region.ends_with(|c: char| c.is_ascii_digit()) && region.matches('-').count() == 2;
+    let standard =
+        region.ends_with(|c: char| c.is_ascii_digit()) && region.matches('-').count() == 2;
     standard.then(|| region.to_owned())
 }
 
@@ -362,9 +363,15 @@ mod tests {
             "2025-11-20T09:30:00.000000Z",
             "0.7.9",
         ));
-        check("eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9.tar.gz", full);
+        check(
+            "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9.tar.gz",
+            full,
+        );
         check("eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9", full);
-        check("eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9.tgz", full);
+        check(
+            "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9.tgz",
+            full,
+        );
         check(
             "/var/log/eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9.tar.gz",
             full,
@@ -380,13 +387,19 @@ mod tests {
         check("eks_i-1_2025-11-20_0930-UTC_", None);
         check("bundle.tar.gz", None);
         check("eks_", None);
-        check("eks_é_2025-11-20_0930-UTC_0.7.9", Some(("é", "2025-11-20T09:30:00.000000Z", "0.7.9")));
+        check(
+            "eks_é_2025-11-20_0930-UTC_0.7.9",
+            Some(("é", "2025-11-20T09:30:00.000000Z", "0.7.9")),
+        );
     }
 
     #[test]
     fn zones() {
         assert_eq!(region_of_zone("us-west-2a").as_deref(), Some("us-west-2"));
-        assert_eq!(region_of_zone("ap-southeast-1c").as_deref(), Some("ap-southeast-1"));
+        assert_eq!(
+            region_of_zone("ap-southeast-1c").as_deref(),
+            Some("ap-southeast-1")
+        );
         assert_eq!(region_of_zone("us-west-2-lax-1a"), None);
         assert_eq!(region_of_zone("us-west-2"), None);
     }
