@@ -1,6 +1,10 @@
 //! Integration tests of `node-bundle`: archives and directories built at test
 //! time, including hostile ones, read through the public API.
 
+// clippy.toml allows unwrap inside `#[test]` functions only; the archive
+// builders below are test helpers, where a panic is equally a test failure.
+#![allow(clippy::unwrap_used, reason = "test helpers")]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
