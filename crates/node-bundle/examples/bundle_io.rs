@@ -50,7 +50,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 hashed.as_secs_f64(),
             )?;
         }
-        _ => writeln!(out, "usage: bundle_io generate OUT.tar.gz | read PATH")?,
+        (Some("inflate"), Some(path)) => {
+            // The floor: gzip decompression alone, into a sink.
+            let started = Instant::now();
+            let file = std::io::BufReader::with_capacity(64 << 10, std::fs::File::open(path)?);
+            let inflated = std::io::copy(
+                &mut flate2::bufread::MultiGzDecoder::new(file),
+                &mut std::io::sink(),
+            )?;
+            let elapsed = started.elapsed();
+            writeln!(
+                out,
+                "inflated {inflated} bytes in {:.3} s ({:.0} MB/s)",
+                elapsed.as_secs_f64(),
+                inflated as f64 / 1e6 / elapsed.as_secs_f64()
+            )?;
+        }
+        _ => writeln!(
+            out,
+            "usage: bundle_io generate OUT.tar.gz | read PATH | inflate PATH.tar.gz"
+        )?,
     }
     Ok(())
 }

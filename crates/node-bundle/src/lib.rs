@@ -75,7 +75,10 @@ use serde::Serialize;
 pub use limits::{Limit, Limits};
 
 /// The files of one bundle, in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows each file's size rather than its bytes, so a bundle can be
+/// logged without printing hundreds of megabytes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BundleFiles {
     /// Where the bundle came from.
     pub source: BundleSource,
@@ -214,6 +217,26 @@ pub enum BundleError {
         /// The name given.
         name: String,
     },
+}
+
+impl std::fmt::Debug for BundleFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes: BTreeMap<&str, usize> = self
+            .files
+            .iter()
+            .map(|(path, content)| (path.as_str(), content.len()))
+            .collect();
+        f.debug_struct("BundleFiles")
+            .field("source", &self.source)
+            .field("name", &self.name)
+            .field("root_prefix", &self.root_prefix)
+            .field("file_sizes", &sizes)
+            .field("rejected", &self.rejected)
+            .field("total_bytes", &self.total_bytes)
+            .field("newest_file_time", &self.newest_file_time)
+            .field("truncated", &self.truncated)
+            .finish()
+    }
 }
 
 impl BundleFiles {
@@ -359,6 +382,20 @@ pub fn read_single_file(
         newest_file_time: directory::modified(&metadata),
         truncated: None,
     })
+}
+
+impl Rejected {
+    /// The coverage report row for this entry (status `rejected`, 0 bytes:
+    /// its content was not kept).
+    pub fn coverage(&self) -> layout::FileCoverage {
+        layout::FileCoverage::new(
+            self.path.clone(),
+            0,
+            layout::CoverageStatus::Rejected {
+                reason: self.reason.to_string(),
+            },
+        )
+    }
 }
 
 impl std::fmt::Display for RejectReason {

@@ -39,6 +39,9 @@ pub struct FileCoverage {
     pub bytes: u64,
     /// The kind [`classify`](crate::layout::classify) gave the path.
     pub kind: ArtifactKind,
+    /// What the file holds ([`ArtifactKind::description`]), so a reader of
+    /// the serialised report needs no table.
+    pub description: &'static str,
     /// What happened to it.
     pub status: CoverageStatus,
 }
@@ -92,6 +95,22 @@ pub struct CoverageTotals {
     pub unknown_bytes: u64,
     /// Rejected entries.
     pub rejected_files: u64,
+}
+
+impl FileCoverage {
+    /// A row for `path`, with its kind and description from
+    /// [`classify`](crate::layout::classify).
+    pub fn new(path: impl Into<String>, bytes: u64, status: CoverageStatus) -> Self {
+        let path = path.into();
+        let kind = crate::layout::classify(&path);
+        Self {
+            description: kind.description(),
+            path,
+            bytes,
+            kind,
+            status,
+        }
+    }
 }
 
 impl Coverage {
@@ -193,10 +212,10 @@ impl fmt::Display for Coverage {
                 row.kind.name(),
                 row.status
             )?;
-            if let (CoverageStatus::RecognisedNotParsed, ArtifactKind::Recognised { description }) =
+            if let (CoverageStatus::RecognisedNotParsed, ArtifactKind::Recognised { .. }) =
                 (&row.status, &row.kind)
             {
-                write!(f, " ({description})")?;
+                write!(f, " ({})", row.description)?;
             }
             writeln!(f)?;
         }

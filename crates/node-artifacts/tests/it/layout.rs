@@ -339,37 +339,27 @@ fn snapshot_id_is_pinned() {
 #[test]
 fn coverage_report() {
     let rows = vec![
-        FileCoverage {
-            path: "networking/conntrack.txt".to_owned(),
-            bytes: 8123,
-            kind: ArtifactKind::Conntrack,
-            status: CoverageStatus::Parsed {
+        FileCoverage::new(
+            "networking/conntrack.txt",
+            8123,
+            CoverageStatus::Parsed {
                 parser: "conntrack".to_owned(),
                 lines: 60,
                 unparsed_lines: 1,
             },
-        },
-        FileCoverage {
-            path: "system/top.txt".to_owned(),
-            bytes: 2210,
-            kind: classify("system/top.txt"),
-            status: CoverageStatus::RecognisedNotParsed,
-        },
-        FileCoverage {
-            path: "notes.txt".to_owned(),
-            bytes: 12,
-            kind: ArtifactKind::Unknown,
-            status: CoverageStatus::Unknown,
-        },
-        FileCoverage {
-            path: "../etc/passwd".to_owned(),
-            bytes: 0,
-            kind: ArtifactKind::Unknown,
-            status: CoverageStatus::Rejected {
+        ),
+        FileCoverage::new("system/top.txt", 2210, CoverageStatus::RecognisedNotParsed),
+        FileCoverage::new("notes.txt", 12, CoverageStatus::Unknown),
+        FileCoverage::new(
+            "../etc/passwd",
+            0,
+            CoverageStatus::Rejected {
                 reason: "path has a `..` segment".to_owned(),
             },
-        },
+        ),
     ];
+    assert_eq!(rows[1].kind, classify("system/top.txt"));
+    assert_eq!(rows[3].kind, ArtifactKind::Unknown);
     let coverage = Coverage::from_files(rows);
     assert_eq!(coverage.totals.files, 4);
     assert_eq!(coverage.totals.bytes, 8123 + 2210 + 12);

@@ -378,6 +378,14 @@ fn hostile_entries_are_refused() {
         bundle.rejected[0].reason.to_string(),
         "path has a `..` segment"
     );
+    let row = bundle.rejected[0].coverage();
+    assert_eq!(row.path, "../etc/passwd");
+    assert_eq!(
+        row.status,
+        node_artifacts::layout::CoverageStatus::Rejected {
+            reason: "path has a `..` segment".to_owned()
+        }
+    );
 }
 
 /// One gzip member holding a tar header that announces `size` bytes, then
