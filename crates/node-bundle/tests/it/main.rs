@@ -524,6 +524,62 @@ fn damaged_archives() {
 }
 
 #[test]
+fn link_chains_resolve_within_bounds() {
+    let ok: &[u8] = b"data";
+    let mut entries = vec![(
+        raw_header("kernel/dmesg.boot", tar::EntryType::Regular, "", 4),
+        ok,
+    )];
+    // kernel/l1 -> dmesg.boot, kernel/l2 -> l1, … kernel/l12 -> l11.
+    for i in 1..=12 {
+        let target = if i == 1 {
+            "dmesg.boot".to_owned()
+        } else {
+            format!("l{}", i - 1)
+        };
+        entries.push((
+            raw_header(&format!("kernel/l{i}"), tar::EntryType::Symlink, &target, 0),
+            b"",
+        ));
+    }
+    let bundle = read_gz(&gzip(&raw_tar(&entries)), &Limits::default()).unwrap();
+    // Up to 8 hops past the first link resolve; longer chains are refused.
+    for i in 1..=9 {
+        assert_eq!(bundle.get(&format!("kernel/l{i}")), Some(ok), "l{i}");
+    }
+    for i in 10..=12 {
+        check_rejected(
+            &bundle,
+            &format!("kernel/l{i}"),
+            RejectReason::LinkUnresolved {
+                target: format!("l{}", i - 1),
+            },
+        );
+    }
+    // Copies count against the total limit like files do.
+    let tight = Limits {
+        max_total_bytes: 4 * 5,
+        ..Limits::default()
+    };
+    check_limit(
+        read_gz(&gzip(&raw_tar(&entries)), &tight),
+        Limit::TotalBytes,
+    );
+}
+
+#[test]
+fn compressible_files_under_the_grace_pass() {
+    // 4 MiB of spaces compresses about 1000:1 but stays under the 8 MiB
+    // grace: a legitimate padded file is not a bomb.
+    let spaces = vec![b' '; 4 << 20];
+    let tar = tar_of(&[("var_log/messages".to_owned(), &spaces[..])]);
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(&tar).unwrap();
+    let bundle = read_gz(&encoder.finish().unwrap(), &Limits::default()).unwrap();
+    assert_eq!(bundle.total_bytes, 4 << 20);
+}
+
+#[test]
 fn duplicate_paths_keep_the_last() {
     let tar = tar_of(&[
         ("kernel/dmesg.boot".to_owned(), b"one"),
