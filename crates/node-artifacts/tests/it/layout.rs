@@ -368,3 +368,17 @@ fn coverage_report() {
     insta::assert_snapshot!(coverage.to_string());
     insta::assert_snapshot!(serde_json::to_string_pretty(&coverage).unwrap());
 }
+
+proptest::proptest! {
+    /// Classification and name parsing take any text without panicking, and
+    /// metadata reading takes any file contents.
+    #[test]
+    fn arbitrary_inputs_never_panic(path in "\\PC*", content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+        let kind = classify(&path);
+        let _ = ArtifactKind::from_name(&path);
+        proptest::prop_assert!(!kind.name().is_empty());
+        let files = |p: &str| (p.starts_with("system/") || p.starts_with("kubelet/")).then_some(&content[..]);
+        let _ = metadata_from(Some(&path), &files);
+        let _ = node_artifacts::layout::parse_archive_name(&path);
+    }
+}
