@@ -12,6 +12,10 @@
 //!   typed kernel events.
 //! - [`journald`]: `journalctl` export, JSON and text output, with the klog,
 //!   logfmt and JSON messages inside entries understood.
+//! - [`layout`]: the node bundle's layout: which file is which
+//!   ([`layout::classify`]), the node's identity ([`layout::metadata_from`]),
+//!   the content-derived [`layout::snapshot_id`] and the [`layout::Coverage`]
+//!   report.
 //!
 //! # Design decisions
 //!
@@ -36,6 +40,7 @@ pub mod diag;
 pub mod dmesg;
 pub mod iptables;
 pub mod journald;
+pub mod layout;
 pub mod time;
 
 pub use diag::{Diagnostic, Parsed, Unparsed};

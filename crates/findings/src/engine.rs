@@ -1,0 +1,146 @@
+//! Running the rule catalogue over a snapshot.
+
+use std::collections::BTreeMap;
+
+use node_artifacts::snapshot::NodeSnapshot;
+
+use crate::codes::{RELATED, RULES};
+use crate::context::{Context, RuleContext};
+use crate::finding::Finding;
+use crate::report::{NotEvaluated, Report, Suppressed};
+
+/// Runs every rule over `snapshot` and returns the report.
+///
+/// Deterministic: the same snapshot and context give the same report, byte
+/// for byte once serialised. A rule whose artifacts are missing is listed in
+/// [`Report::not_evaluated`] instead of silently finding nothing.
+pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
+    let node_id = context
+        .node_id
+        .clone()
+        .or_else(|| snapshot.metadata.instance_id.clone())
+        .or_else(|| snapshot.metadata.node_name.clone())
+        .unwrap_or_else(|| snapshot.id.clone());
+    let rule_context = RuleContext {
+        snapshot,
+        node_id: &node_id,
+        now: context.reference_time.or(snapshot.metadata.collection_time),
+        thresholds: &context.thresholds,
+    };
+
+    let mut report = Report {
+        snapshot_id: snapshot.id.clone(),
+        node_id: node_id.clone(),
+        reference_time: rule_context.now,
+        findings: Vec::new(),
+        not_evaluated: Vec::new(),
+        suppressed: Vec::new(),
+        rules_evaluated: 0,
+        counts: Vec::new(),
+    };
+
+    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    for rule in RULES {
+        let missing: Vec<&'static str> = rule
+            .needs
+            .iter()
+            .filter(|need| !need.present(snapshot))
+            .map(|need| need.name())
+            .collect();
+        if !missing.is_empty() {
+            report.not_evaluated.push(NotEvaluated {
+                code: rule.meta.code,
+                name: rule.meta.kebab_name(),
+                missing,
+            });
+            continue;
+        }
+        report.rules_evaluated += 1;
+        let mut produced = Vec::new();
+        (rule.check)(&rule_context, &mut produced);
+        for finding in produced {
+            merge_into(&mut by_id, finding);
+        }
+    }
+
+    for finding in by_id.into_values() {
+        let matched = if context.suppress.codes.contains(finding.code) {
+            Some("code")
+        } else if context.suppress.fingerprints.contains(&finding.fingerprint.0) {
+            Some("fingerprint")
+        } else {
+            None
+        };
+        match matched {
+            Some(matched) => report.suppressed.push(Suppressed {
+                id: finding.id,
+                fingerprint: finding.fingerprint,
+                code: finding.code,
+                matched,
+            }),
+            None => report.findings.push(finding),
+        }
+    }
+    link_related(&mut report.findings);
+    report.finish();
+    report
+}
+
+/// Two findings with one id (one rule, one subject) are one problem: their
+/// evidence and counts are joined rather than reported twice.
+fn merge_into(by_id: &mut BTreeMap<String, Finding>, finding: Finding) {
+    match by_id.get_mut(&finding.id.0) {
+        None => {
+            by_id.insert(finding.id.0.clone(), finding);
+        }
+        Some(existing) => {
+            existing.occurrences += finding.occurrences;
+            existing.severity = existing.severity.max(finding.severity);
+            existing.first_seen = match (existing.first_seen, finding.first_seen) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            existing.last_seen = match (existing.last_seen, finding.last_seen) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            for source in finding.sources {
+                if !existing.sources.contains(&source) {
+                    existing.sources.push(source);
+                }
+            }
+            existing.sources.sort();
+            existing.evidence_total += finding.evidence_total;
+            existing.evidence.extend(finding.evidence);
+            existing.evidence.truncate(crate::finding::EVIDENCE_CAP);
+        }
+    }
+}
+
+/// Links findings whose rules explain one another ([`RELATED`]).
+fn link_related(findings: &mut [Finding]) {
+    let ids_by_code: BTreeMap<&'static str, Vec<crate::id::FindingId>> =
+        findings.iter().fold(BTreeMap::new(), |mut acc, finding| {
+            acc.entry(finding.code).or_insert_with(Vec::new).push(finding.id.clone());
+            acc
+        });
+    for finding in findings.iter_mut() {
+        for (a, b) in RELATED {
+            let other = if finding.code == *a {
+                b
+            } else if finding.code == *b {
+                a
+            } else {
+                continue;
+            };
+            if let Some(ids) = ids_by_code.get(other) {
+                for id in ids {
+                    if *id != finding.id && !finding.related.contains(id) {
+                        finding.related.push(id.clone());
+                    }
+                }
+            }
+        }
+        finding.related.sort();
+    }
+}
