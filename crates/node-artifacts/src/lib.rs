@@ -39,3 +39,8 @@ pub mod journald;
 pub mod time;
 
 pub use diag::{Diagnostic, Parsed, Unparsed};
+pub mod ethtool;
+pub mod iproute;
+pub mod resolv;
+pub mod sysctl;
+mod line_util;
