@@ -41,6 +41,7 @@ pub mod time;
 pub use diag::{Diagnostic, Parsed, Unparsed};
 pub mod ethtool;
 pub mod iproute;
+pub mod iptables_list;
 pub mod resolv;
 pub mod sysctl;
 mod line_util;
