@@ -42,6 +42,7 @@ pub use diag::{Diagnostic, Parsed, Unparsed};
 pub mod ethtool;
 pub mod iproute;
 pub mod iptables_list;
+pub mod ipvs;
 pub mod resolv;
 pub mod sysctl;
 mod line_util;
