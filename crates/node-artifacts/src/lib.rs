@@ -46,3 +46,4 @@ pub mod ipvs;
 pub mod resolv;
 pub mod sysctl;
 mod line_util;
+pub mod vpc_cni;
