@@ -36,6 +36,7 @@ pub mod diag;
 pub mod dmesg;
 pub mod iptables;
 pub mod journald;
+pub mod kubelet_config;
 pub mod time;
 
 pub use diag::{Diagnostic, Parsed, Unparsed};
