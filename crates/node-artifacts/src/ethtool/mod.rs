@@ -215,7 +215,9 @@ impl Interface {
 
     /// Whether this looks like an ENA interface (it has allowance counters).
     pub fn is_ena(&self) -> bool {
-        ALLOWANCE_COUNTERS.iter().any(|c| self.counters.contains_key(*c))
+        ALLOWANCE_COUNTERS
+            .iter()
+            .any(|c| self.counters.contains_key(*c))
     }
 
     /// Per-queue counters as `(queue, name, value)`, for names of the form
@@ -275,8 +277,14 @@ mod tests {
     #[test]
     fn counters() {
         check("     tx_timeout: 0", Some(("tx_timeout", 0)));
-        check("     queue_0_tx_cnt: 123456", Some(("queue_0_tx_cnt", 123_456)));
-        check("     rx_queue_0_xdp_packets: -1", Some(("rx_queue_0_xdp_packets", -1)));
+        check(
+            "     queue_0_tx_cnt: 123456",
+            Some(("queue_0_tx_cnt", 123_456)),
+        );
+        check(
+            "     rx_queue_0_xdp_packets: -1",
+            Some(("rx_queue_0_xdp_packets", -1)),
+        );
         check("     big: 18446744073709551615", Some(("big", i64::MAX)));
         check("     no value:", None);
         check("     two words: 1", None);
@@ -291,7 +299,10 @@ mod tests {
         .unwrap();
         assert!(p.diagnostics.is_empty());
         let s = p.value;
-        assert_eq!(s.allowance_exceeded(), [("eth0", "pps_allowance_exceeded", 3)]);
+        assert_eq!(
+            s.allowance_exceeded(),
+            [("eth0", "pps_allowance_exceeded", 3)]
+        );
         assert_eq!(s.interface("lo").unwrap().messages, ["no stats available"]);
         assert_eq!(
             s.interface("eth0").unwrap().queue_counters(),

@@ -11,15 +11,15 @@
 //! unreachable default dev lo proto kernel metric 4294967295 error -101 pref medium
 //! fe80::/64 dev eth0 proto kernel metric 256 pref medium
 //! default proto static metric 1024                           <- multipath head …
-//! 	nexthop via 10.0.0.1 dev eth0 weight 1                 <- … and its next hops
+//!     nexthop via 10.0.0.1 dev eth0 weight 1                 <- … and its next hops
 //! ```
 //!
 //! ```text
-//! 0:	from all lookup local
-//! 512:	from all to 10.0.45.6 lookup main                  <- VPC CNI pod rule
-//! 1024:	from all fwmark 0x80/0x80 lookup main
-//! 1536:	from 10.0.45.6 lookup 2
-//! 32766:	not from all to 10.0.0.0/16 lookup main
+//! 0:    from all lookup local                               <- a tab follows the colon
+//! 512:    from all to 10.0.45.6 lookup main                  <- VPC CNI pod rule
+//! 1024:    from all fwmark 0x80/0x80 lookup main
+//! 1536:    from 10.0.45.6 lookup 2
+//! 32766:    not from all to 10.0.0.0/16 lookup main
 //! ```
 //!
 //! # Grammar
@@ -257,7 +257,9 @@ impl Prefix {
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.len)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -609,7 +611,9 @@ fn rule(line: usize, raw: &str) -> Result<Rule, String> {
                     },
                 });
             }
-            "lookup" | "table" => r.action = RuleAction::Lookup(Table::from_token(value(&mut it, key)?)),
+            "lookup" | "table" => {
+                r.action = RuleAction::Lookup(Table::from_token(value(&mut it, key)?))
+            }
             "goto" => {
                 let v = value(&mut it, key)?;
                 r.action = RuleAction::Goto(v.parse().map_err(|_| format!("bad goto `{v}`"))?);
@@ -678,9 +682,15 @@ mod tests {
             "default proto static metric 1024 nexthop via 10.0.0.1 dev eth0 weight 1 nexthop via 10.0.1.1 dev eth1 weight 2",
             "Unicast Default Main gw=None dev=None proto=Some(\"static\") scope=None src=None metric=Some(1024) pref=None flags=[] other=[] hops=2",
         );
-        check_route("10.0.0.0/33 dev eth0", "ERR destination `10.0.0.0/33` is not a prefix");
+        check_route(
+            "10.0.0.0/33 dev eth0",
+            "ERR destination `10.0.0.0/33` is not a prefix",
+        );
         check_route("default via", "ERR `via` without a value");
-        check_route("default via banana", "ERR `via` value `banana` is not an address");
+        check_route(
+            "default via banana",
+            "ERR `via` value `banana` is not an address",
+        );
     }
 
     #[track_caller]
@@ -722,8 +732,16 @@ mod tests {
         let p = Prefix::parse("10.0.0.0/19").unwrap();
         assert!(p.contains("10.0.31.255".parse().unwrap()));
         assert!(!p.contains("10.0.32.0".parse().unwrap()));
-        assert!(Prefix::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
-        assert!(Prefix::parse("fe80::/64").unwrap().contains("fe80::1".parse().unwrap()));
+        assert!(
+            Prefix::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("1.2.3.4".parse().unwrap())
+        );
+        assert!(
+            Prefix::parse("fe80::/64")
+                .unwrap()
+                .contains("fe80::1".parse().unwrap())
+        );
     }
 
     #[test]
@@ -733,6 +751,9 @@ mod tests {
         );
         assert!(parsed.diagnostics.is_empty());
         assert_eq!(parsed.value.routes[0].nexthops.len(), 2);
-        assert_eq!(parse_routes("\tnexthop via 10.0.0.1\n").diagnostics.len(), 1);
+        assert_eq!(
+            parse_routes("\tnexthop via 10.0.0.1\n").diagnostics.len(),
+            1
+        );
     }
 }

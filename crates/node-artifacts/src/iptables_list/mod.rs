@@ -71,7 +71,12 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
         }
         if let Some(n) = raw.strip_prefix("Total Number of Rules:") {
             match parse_u64(n.trim()) {
-                Some(n) => listing.total_rules = Some(TotalLine { line: line_no, count: n }),
+                Some(n) => {
+                    listing.total_rules = Some(TotalLine {
+                        line: line_no,
+                        count: n,
+                    })
+                }
                 None => listing.unparsed.push(keep_unparsed(
                     &mut diagnostics,
                     line_no,
@@ -93,9 +98,11 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
         if let Some(rest) = raw.strip_prefix("Chain ") {
             match chain_header(line_no, rest) {
                 Ok(chain) => listing.chains.push(chain),
-                Err(reason) => listing
-                    .unparsed
-                    .push(keep_unparsed(&mut diagnostics, line_no, raw, reason)),
+                Err(reason) => {
+                    listing
+                        .unparsed
+                        .push(keep_unparsed(&mut diagnostics, line_no, raw, reason))
+                }
             }
             columns = None;
             continue;
@@ -109,18 +116,20 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
             ));
             continue;
         };
-        if columns.is_none() {
-            if let Some(c) = Columns::from_header(raw) {
-                columns = Some(c);
-                continue;
-            }
+        if columns.is_none()
+            && let Some(c) = Columns::from_header(raw)
+        {
+            columns = Some(c);
+            continue;
         }
         let cols = columns.unwrap_or(Columns::VERBOSE);
         match rule(line_no, raw, cols) {
             Ok(r) => chain.rules.push(r),
-            Err(reason) => chain
-                .unparsed
-                .push(keep_unparsed(&mut diagnostics, line_no, raw, reason)),
+            Err(reason) => {
+                chain
+                    .unparsed
+                    .push(keep_unparsed(&mut diagnostics, line_no, raw, reason))
+            }
         }
     }
     if saw_text && listing.chains.is_empty() {
@@ -539,10 +548,7 @@ mod tests {
         );
         check(
             "1        0     0 DNAT       tcp  --  !bridge1 any     anywhere             anywhere             tcp dpt:http-alt to:192.0.2.2:80",
-            Columns {
-                num: true,
-                ..v
-            },
+            Columns { num: true, ..v },
             "num=Some(1) p=Some(0) b=Some(0) t=\"DNAT\" prot=tcp opt=Some(\"--\") in=Some(\"!bridge1\") out=Some(\"any\") src=anywhere dst=anywhere opts=\"tcp dpt:http-alt to:192.0.2.2:80\"",
         );
         check("   0 x", v, "ERR bad byte counter `x`");

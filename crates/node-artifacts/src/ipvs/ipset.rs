@@ -69,7 +69,9 @@ pub fn parse(input: &str) -> Parsed<IpsetDump> {
             in_members = false;
             let (name, member) = rest.split_once(' ').unwrap_or((rest, ""));
             match dump.saved.iter_mut().rev().find(|s| s.name == name) {
-                Some(set) if !member.trim().is_empty() => set.members.push(member.trim().to_owned()),
+                Some(set) if !member.trim().is_empty() => {
+                    set.members.push(member.trim().to_owned())
+                }
                 Some(_) => dump.unparsed.push(keep_unparsed(
                     &mut diagnostics,
                     line_no,

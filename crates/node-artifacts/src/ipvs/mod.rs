@@ -14,7 +14,7 @@
 //! `ipvsadm --list --numeric --stats --exact`.
 //!
 //! ```text
-//! add:service/server 	protocol 	virtual-server 	scheduler algorithm 	real-server    <- legend (sed)
+//! add:service/server     protocol     virtual-server     scheduler algorithm     real-server    <- legend (sed)
 //! -A -t 172.20.0.10:53 -s rr                                  <- virtual service
 //! -a -t 172.20.0.10:53 -r 10.0.1.5:53 -m -w 1                 <- real server (masquerading, weight 1)
 //! IP Virtual Server version 1.2.1 (size=4096)                 <- table banner
@@ -27,7 +27,7 @@
 //! # Grammar
 //!
 //! ```text
-//! file     = [ legend ] { save-line } { table } 
+//! file     = [ legend ] { save-line } { table }
 //! save-line= "-A" proto-addr { opt } | "-a" proto-addr "-r" addr { opt }
 //! proto-addr = ( "-t" | "-u" | "--sctp-service" ) addr | "-f" fwmark
 //! table    = banner svc-header rs-header { svc-row { rs-row } }
@@ -322,7 +322,10 @@ fn save_line(
             }
             i += 1;
         }
-        index.insert((svc.protocol.clone(), svc.address.clone()), ipvs.services.len());
+        index.insert(
+            (svc.protocol.clone(), svc.address.clone()),
+            ipvs.services.len(),
+        );
         ipvs.services.push(svc);
         return Ok(());
     }
@@ -445,7 +448,10 @@ mod tests {
             "-a -t 1.2.3.4:53 -r 10.0.1.5:53 -m -w 1\n",
             "svcs=0 servers=[] tables=0 diags=[\"real server for unknown service `1.2.3.4:53`\"]",
         );
-        check("-A -x 1.2.3.4:1\n", "svcs=0 servers=[] tables=0 diags=[\"unknown protocol flag `-x`\"]");
+        check(
+            "-A -x 1.2.3.4:1\n",
+            "svcs=0 servers=[] tables=0 diags=[\"unknown protocol flag `-x`\"]",
+        );
         check(
             "-A -f 100 -s rr -p 300\n-a -f 100 -r [fd00::1]:80 -g -w x\n",
             "svcs=1 servers=[0] tables=0 diags=[\"bad weight `x`\"]",
@@ -459,7 +465,10 @@ mod tests {
         );
         assert!(p.diagnostics.is_empty());
         let t = &p.value.tables[0];
-        assert_eq!(t.services[0].value(&t.service_columns, "OutBytes"), Some(12_000));
+        assert_eq!(
+            t.services[0].value(&t.service_columns, "OutBytes"),
+            Some(12_000)
+        );
         assert_eq!(t.services[0].real_servers.len(), 1);
         assert!(p.value.has_services());
         let missing = parse("Can't initialize ipvs: Protocol not available\n");

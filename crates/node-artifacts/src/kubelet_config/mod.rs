@@ -292,7 +292,10 @@ pub fn parse(input: &str) -> Result<Parsed<KubeletConfig>, Error> {
             .filter_map(|(k, v)| match Threshold::parse(&v) {
                 Some(t) => Some((k, t)),
                 None => {
-                    diag(key, format!("`{key}.{k}` value `{v}` is not a quantity or percentage"));
+                    diag(
+                        key,
+                        format!("`{key}.{k}` value `{v}` is not a quantity or percentage"),
+                    );
                     None
                 }
             })
@@ -397,10 +400,19 @@ mod tests {
                 raw: "7.5%".into()
             })
         );
-        assert!(matches!(Threshold::parse("10%"), Some(Threshold::Percent { basis_points: 1000, .. })));
+        assert!(matches!(
+            Threshold::parse("10%"),
+            Some(Threshold::Percent {
+                basis_points: 1000,
+                ..
+            })
+        ));
         assert_eq!(Threshold::parse("101%"), None);
         assert_eq!(Threshold::parse("%"), None);
-        assert!(matches!(Threshold::parse("100Mi"), Some(Threshold::Quantity(_))));
+        assert!(matches!(
+            Threshold::parse("100Mi"),
+            Some(Threshold::Quantity(_))
+        ));
     }
 
     #[test]

@@ -143,12 +143,16 @@ impl ResolvConf {
     }
 
     fn numeric_option(&self, pick: impl Fn(&ResolvOption) -> bool) -> Option<u32> {
-        self.options.iter().rev().find(|o| pick(o)).and_then(|o| match o {
-            ResolvOption::Ndots(n) | ResolvOption::Timeout(n) | ResolvOption::Attempts(n) => {
-                Some(*n)
-            }
-            ResolvOption::Other { .. } => None,
-        })
+        self.options
+            .iter()
+            .rev()
+            .find(|o| pick(o))
+            .and_then(|o| match o {
+                ResolvOption::Ndots(n) | ResolvOption::Timeout(n) | ResolvOption::Attempts(n) => {
+                    Some(*n)
+                }
+                ResolvOption::Other { .. } => None,
+            })
     }
 }
 

@@ -3,7 +3,7 @@
 //! # Sample
 //!
 //! ```text
-//! net.ipv4.ip_local_port_range = 32768	60999    <- two numbers, tab separated
+//! net.ipv4.ip_local_port_range = 32768    60999    <- two numbers (a tab between them)
 //! net.ipv4.conf.eth0.rp_filter = 1                <- per-interface key
 //! net.ipv4.conf.eth0/100.rp_filter = 1            <- `.` in an interface name is printed as `/`
 //! kernel.domainname = (none)                      <- values may contain anything
@@ -61,7 +61,11 @@ pub fn parse(input: &str) -> Result<Parsed<Sysctls>, Error> {
         }
         match entry(raw) {
             Ok((key, value)) => {
-                if sysctls.map.insert(key.to_owned(), value.to_owned()).is_some() {
+                if sysctls
+                    .map
+                    .insert(key.to_owned(), value.to_owned())
+                    .is_some()
+                {
                     diagnostics.push(Diagnostic {
                         line: line_no,
                         reason: format!("duplicate key `{key}`; the last value wins in the map"),
@@ -208,7 +212,10 @@ impl Sysctls {
     /// (with `/` turned back into `.`), including `all` and `default`.
     pub fn rp_filter_by_interface(&self) -> BTreeMap<String, u8> {
         self.map
-            .range::<str, _>((std::ops::Bound::Included("net.ipv4.conf."), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included("net.ipv4.conf."),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with("net.ipv4.conf."))
             .filter_map(|(k, v)| {
                 let iface = k
@@ -264,11 +271,7 @@ fn entry(raw: &str) -> Result<(&str, &str), &'static str> {
 }
 
 fn noise_kind(rest: &str) -> Noise {
-    let unquote = |s: &str| {
-        s.trim()
-            .trim_matches(|c| c == '\'' || c == '"')
-            .to_owned()
-    };
+    let unquote = |s: &str| s.trim().trim_matches(|c| c == '\'' || c == '"').to_owned();
     if let Some(key) = rest.strip_prefix("permission denied on key ") {
         Noise::PermissionDenied { key: unquote(key) }
     } else if let Some(path) = rest.strip_prefix("cannot stat ") {
@@ -321,7 +324,10 @@ mod tests {
         assert_eq!(s.rp_filter("all"), Some(1));
         assert_eq!(s.rp_filter("eth1"), None);
         let by_iface: Vec<_> = s.rp_filter_by_interface().into_iter().collect();
-        assert_eq!(by_iface, [("all".to_owned(), 1), ("eth0.100".to_owned(), 2)]);
+        assert_eq!(
+            by_iface,
+            [("all".to_owned(), 1), ("eth0.100".to_owned(), 2)]
+        );
         assert_eq!(s.file_max(), Some(9_223_372_036_854_775_807));
         assert_eq!(
             s.noise[0].kind,

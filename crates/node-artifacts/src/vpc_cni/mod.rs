@@ -329,7 +329,8 @@ fn typed_env(
         enable_ipv6,
         veth_prefix: text("AWS_VPC_K8S_CNI_VETHPREFIX"),
         disable_network_resource_provisioning,
-        network_policy: text("NETWORK_POLICY_ENFORCING_MODE").or_else(|| text("ENABLE_NETWORK_POLICY")),
+        network_policy: text("NETWORK_POLICY_ENFORCING_MODE")
+            .or_else(|| text("ENABLE_NETWORK_POLICY")),
         vars,
     };
     Parsed {
@@ -447,8 +448,14 @@ pub fn parse_enis(input: &str) -> Result<Parsed<EniIntrospection>, Error> {
                 *acc = Some(acc.unwrap_or(0) + v);
             }
         };
-        add(&mut out.total_ips, doc.get("TotalIPs").and_then(Value::as_u64));
-        add(&mut out.assigned_ips, doc.get("AssignedIPs").and_then(Value::as_u64));
+        add(
+            &mut out.total_ips,
+            doc.get("TotalIPs").and_then(Value::as_u64),
+        );
+        add(
+            &mut out.assigned_ips,
+            doc.get("AssignedIPs").and_then(Value::as_u64),
+        );
         let Some(enis) = doc.get("ENIs").and_then(Value::as_object) else {
             diagnostics.push(Diagnostic {
                 line: line_of(input, "\"ENIs\""),
@@ -646,9 +653,12 @@ pub struct CniLog {
 impl CniLog {
     /// Entries at `error` level or worse.
     pub fn errors(&self) -> impl Iterator<Item = &CniLogEntry> {
-        self.entries
-            .iter()
-            .filter(|e| matches!(e.level.as_deref(), Some("error" | "fatal" | "panic" | "dpanic")))
+        self.entries.iter().filter(|e| {
+            matches!(
+                e.level.as_deref(),
+                Some("error" | "fatal" | "panic" | "dpanic")
+            )
+        })
     }
 }
 
@@ -775,7 +785,10 @@ mod tests {
             got,
             [
                 (5, "variable `X` is not a string but an array"),
-                (3, "`ENABLE_PREFIX_DELEGATION` value `maybe` is not a boolean")
+                (
+                    3,
+                    "`ENABLE_PREFIX_DELEGATION` value `maybe` is not a boolean"
+                )
             ]
         );
         assert!(parse_env_settings("[]").is_err());
