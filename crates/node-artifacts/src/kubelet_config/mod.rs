@@ -351,6 +351,7 @@ pub fn parse(input: &str) -> Result<Parsed<KubeletConfig>, Error> {
         feature_gates,
         raw,
     };
+    diagnostics.sort_by_key(|d| d.line);
     Ok(Parsed {
         value: config,
         diagnostics,

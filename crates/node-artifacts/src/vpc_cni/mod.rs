@@ -333,6 +333,7 @@ fn typed_env(
             .or_else(|| text("ENABLE_NETWORK_POLICY")),
         vars,
     };
+    diagnostics.sort_by_key(|d| d.line);
     Parsed {
         value: env,
         diagnostics,
@@ -348,6 +349,9 @@ pub struct EniIntrospection {
     pub assigned_ips: Option<u64>,
     /// ENIs sorted by device number, then id.
     pub enis: Vec<Eni>,
+    /// The whole document, for fields not modelled here (IPv6 CIDRs,
+    /// assignment times).
+    pub raw: Value,
 }
 
 impl EniIntrospection {
@@ -431,10 +435,18 @@ pub fn parse_enis(input: &str) -> Result<Parsed<EniIntrospection>, Error> {
     let mut diagnostics = Vec::new();
     let mut out = EniIntrospection::default();
     // One object, an array of objects, or a map of network card → object.
-    let docs: Vec<&Value> = match &value {
-        Value::Object(m) if m.contains_key("ENIs") => vec![&value],
-        Value::Object(m) => m.values().filter(|v| v.get("ENIs").is_some()).collect(),
-        Value::Array(a) => a.iter().filter(|v| v.get("ENIs").is_some()).collect(),
+    let docs: Vec<Value> = match &value {
+        Value::Object(m) if m.contains_key("ENIs") => vec![value.clone()],
+        Value::Object(m) => m
+            .values()
+            .filter(|v| v.get("ENIs").is_some())
+            .cloned()
+            .collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter(|v| v.get("ENIs").is_some())
+            .cloned()
+            .collect(),
         _ => Vec::new(),
     };
     if docs.is_empty() {
@@ -442,7 +454,7 @@ pub fn parse_enis(input: &str) -> Result<Parsed<EniIntrospection>, Error> {
             reason: "no object with an `ENIs` field",
         });
     }
-    for doc in docs {
+    for doc in &docs {
         let add = |acc: &mut Option<u64>, v: Option<u64>| {
             if let Some(v) = v {
                 *acc = Some(acc.unwrap_or(0) + v);
@@ -469,6 +481,8 @@ pub fn parse_enis(input: &str) -> Result<Parsed<EniIntrospection>, Error> {
     }
     out.enis
         .sort_by(|a, b| (a.device_number, &a.id).cmp(&(b.device_number, &b.id)));
+    out.raw = value;
+    diagnostics.sort_by_key(|d| d.line);
     Ok(Parsed {
         value: out,
         diagnostics,
