@@ -7,6 +7,10 @@
 //! must parse without any diagnostic, an invalid one must produce at least
 //! one. Each fixture has one snapshot rendered for people to read.
 
+// Helpers outside `#[test]` functions render fixtures; a panic there is a
+// test failure too.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
 use std::fmt::Write as _;
 use std::path::Path;
 
