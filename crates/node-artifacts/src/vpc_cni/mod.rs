@@ -798,11 +798,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                (5, "variable `X` is not a string but an array"),
                 (
                     3,
                     "`ENABLE_PREFIX_DELEGATION` value `maybe` is not a boolean"
-                )
+                ),
+                (5, "variable `X` is not a string but an array")
             ]
         );
         assert!(parse_env_settings("[]").is_err());
