@@ -188,6 +188,21 @@ pub fn parse_container_info(input: &str) -> Result<Parsed<ContainerInfo>, Error>
                     }
                 }
             }
+            Some(Err(e)) if e.is_eof() => {
+                // An unterminated document: the rest of the input cannot
+                // hold another one, so keep every remaining line and stop
+                // (retrying line by line would rescan to the end each time).
+                for line in rest.split('\n') {
+                    offset_line += 1;
+                    info.unparsed.push(keep_unparsed(
+                        &mut diagnostics,
+                        offset_line,
+                        line.trim_end_matches('\r'),
+                        "unterminated JSON document",
+                    ));
+                }
+                break;
+            }
             Some(Err(_)) | None => {
                 // Keep the offending line and resume after it.
                 let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
@@ -820,6 +835,11 @@ mod tests {
         assert_eq!(p.value.unparsed[0].line, 1);
         assert_eq!(p.diagnostics.len(), 2);
         assert!(parse_container_info("{}").is_err());
+        let cut =
+            parse_container_info("{\"Spec\":{\"process\":{\"env\":[\"A=1\"]}}}\n{\"ID\":\n\"x\"")
+                .unwrap();
+        let lines: Vec<_> = cut.value.unparsed.iter().map(|u| u.line).collect();
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]
