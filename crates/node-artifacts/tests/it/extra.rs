@@ -1063,3 +1063,56 @@ proptest! {
         if !c.rounded { prop_assert_eq!(c.value, n); }
     }
 }
+
+// ---------------------------------------------------------------- generated inputs
+
+/// Generated artifacts (the ones the benchmarks time) parse cleanly and
+/// completely, so the benchmarks measure the full path.
+#[test]
+fn generated_inputs_parse_cleanly() {
+    use fixture_gen::extra as generate;
+    let listing = iptables_list::parse(&generate::iptables_nat_listing(300)).unwrap();
+    assert!(
+        listing.diagnostics.is_empty(),
+        "{:?}",
+        &listing.diagnostics[..1]
+    );
+    assert_eq!(listing.value.rule_count(), 1 + 300 + 300 * 3);
+    assert_eq!(listing.value.chains.len(), 2 + 300);
+
+    let sysctls = sysctl::parse(&generate::sysctl_all(100)).unwrap();
+    assert!(sysctls.diagnostics.is_empty());
+    assert_eq!(sysctls.value.rp_filter_by_interface().len(), 100);
+
+    let routes = iproute::parse_routes(&generate::ip_route(1000));
+    assert!(routes.diagnostics.is_empty());
+    assert_eq!(routes.value.routes.len(), 1005);
+
+    let stats = ethtool::parse(&generate::ethtool(4, 8)).unwrap();
+    assert!(stats.diagnostics.is_empty());
+    assert_eq!(stats.value.interfaces[3].queue_counters().len(), 8 * 6);
+
+    let ipvs_state = ipvs::parse(&generate::ipvsadm(200, 3));
+    assert!(
+        ipvs_state.diagnostics.is_empty(),
+        "{:?}",
+        ipvs_state.diagnostics.first()
+    );
+    assert_eq!(ipvs_state.value.services.len(), 200);
+    assert!(
+        ipvs_state
+            .value
+            .services
+            .iter()
+            .all(|s| s.real_servers.len() == 3)
+    );
+    assert_eq!(ipvs_state.value.tables.len(), 2);
+
+    let sets = ipvs::ipset::parse(&generate::ipset(500));
+    assert!(sets.diagnostics.is_empty());
+    assert_eq!(sets.value.saved[0].members.len(), 500);
+
+    let processes = ps::parse(&generate::ps(100)).unwrap();
+    assert!(processes.diagnostics.is_empty());
+    assert_eq!(processes.value.by_name("pause").count(), 100);
+}
