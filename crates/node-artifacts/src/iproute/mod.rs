@@ -122,11 +122,20 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Routes whose destination is `default`, in any table.
+    /// Routes whose destination is `default`, in any table and of any type.
     pub fn default_routes(&self) -> impl Iterator<Item = &Route> {
         self.routes
             .iter()
             .filter(|r| r.destination == Destination::Default)
+    }
+
+    /// Usable default routes: unicast `default` routes with a gateway or a
+    /// device, in any table (unlike [`Self::default_routes`], which also
+    /// returns `unreachable default` and the like).
+    pub fn default_gateways(&self) -> impl Iterator<Item = &Route> {
+        self.default_routes().filter(|r| {
+            r.route_type == RouteType::Unicast && (r.gateway.is_some() || r.dev.is_some())
+        })
     }
 
     /// Routes of one table.

@@ -60,6 +60,9 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
     let mut columns: Option<Columns> = None;
     let mut in_trailer = false;
     let mut saw_text = false;
+    // One token buffer for every row, so rows cost no allocation beyond the
+    // owned fields of the model.
+    let mut token_buffer: Vec<(usize, &str)> = Vec::with_capacity(32);
     for (line_no, raw) in numbered_lines(input) {
         if raw.trim().is_empty() {
             continue;
@@ -123,7 +126,7 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
             continue;
         }
         let cols = columns.unwrap_or(Columns::VERBOSE);
-        match rule(line_no, raw, cols) {
+        match rule(line_no, raw, cols, &mut token_buffer) {
             Ok(r) => chain.rules.push(r),
             Err(reason) => {
                 chain
@@ -376,9 +379,10 @@ fn chain_header(line: usize, rest: &str) -> Result<Chain, &'static str> {
     Ok(chain)
 }
 
-/// Splits `s` into whitespace-separated tokens with their byte offsets.
-fn tokens(s: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::with_capacity(16);
+/// Splits `s` into whitespace-separated tokens with their byte offsets,
+/// into `out` (cleared first).
+fn tokens<'a>(s: &'a str, out: &mut Vec<(usize, &'a str)>) {
+    out.clear();
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -393,7 +397,6 @@ fn tokens(s: &str) -> Vec<(usize, &str)> {
             out.push((start, &s[start..i]));
         }
     }
-    out
 }
 
 fn is_opt(s: &str) -> bool {
@@ -408,8 +411,14 @@ fn looks_like_address(s: &str) -> bool {
             .is_some_and(|(a, l)| a.parse::<IpAddr>().is_ok() && l.parse::<u8>().is_ok())
 }
 
-fn rule(line: usize, raw: &str, cols: Columns) -> Result<Rule, String> {
-    let toks = tokens(raw);
+fn rule<'a>(
+    line: usize,
+    raw: &'a str,
+    cols: Columns,
+    toks: &mut Vec<(usize, &'a str)>,
+) -> Result<Rule, String> {
+    tokens(raw, toks);
+    let toks = &*toks;
     let mut i = 0;
     let mut take = |what: &str| -> Result<(usize, &str), String> {
         let t = toks
@@ -503,7 +512,7 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, cols: Columns, expect: &str) {
-        let got = match rule(1, input, cols) {
+        let got = match rule(1, input, cols, &mut Vec::new()) {
             Ok(r) => format!(
                 "num={:?} p={:?} b={:?} t={:?} prot={} opt={:?} in={:?} out={:?} src={} dst={} opts={:?}",
                 r.num,
