@@ -53,7 +53,8 @@ use crate::line_util::{keep_unparsed, parse_u64};
 ///
 /// # Errors
 ///
-/// [`Error::NotListing`] when the input has text but no `Chain` header.
+/// [`Error::NotListing`] when the input has text but neither a `Chain`
+/// header nor the collector's rule total.
 pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
     let mut listing = Listing::default();
     let mut diagnostics = Vec::new();
@@ -135,7 +136,9 @@ pub fn parse(input: &str) -> Result<Parsed<Listing>, Error> {
             }
         }
     }
-    if saw_text && listing.chains.is_empty() {
+    // A table that does not exist leaves only the collector's trailer
+    // (`Total Number of Rules: 0`): that is still a listing, of nothing.
+    if saw_text && listing.chains.is_empty() && listing.total_rules.is_none() {
         return Err(Error::NotListing {
             reason: "no `Chain` header",
         });
@@ -582,6 +585,8 @@ mod tests {
         let c = chain_header(1, "INPUT (policy ACCEPT)").unwrap();
         assert_eq!(c.policy.as_deref(), Some("ACCEPT"));
         assert!(chain_header(1, "X (banana)").is_err());
+        let empty = parse("=======\nTotal Number of Rules: 0\n").unwrap();
+        assert!(empty.diagnostics.is_empty() && empty.value.chains.is_empty());
         assert_eq!(
             Columns::from_header("target     prot opt source               destination"),
             Some(Columns {

@@ -25,6 +25,10 @@
 //!
 //! The last column takes the rest of the line when it is a command column
 //! (`COMMAND`, `CMD`, `ARGS`), so commands keep their spaces.
+//!
+//! `--headers` (which the collector passes) makes ps repeat the header once
+//! per page, every 24 lines when the output is not a terminal; repeated
+//! headers are recognised and their line numbers kept.
 
 use serde::Serialize;
 
@@ -80,6 +84,7 @@ pub fn parse(input: &str) -> Result<Parsed<ProcessList>, Error> {
     let mut list = ProcessList {
         columns: columns.clone(),
         processes: Vec::new(),
+        repeated_headers: Vec::new(),
         unparsed: Vec::new(),
     };
     let mut diagnostics = Vec::new();
@@ -89,6 +94,12 @@ pub fn parse(input: &str) -> Result<Parsed<ProcessList>, Error> {
         columns.len()
     };
     for (line_no, raw) in lines {
+        // `--headers` repeats the header once per "page" (24 lines when
+        // the output is not a terminal); the repeats carry no data.
+        if fields(raw).eq(columns.iter().map(String::as_str)) {
+            list.repeated_headers.push(line_no);
+            continue;
+        }
         match row(line_no, raw, n_fixed, last_is_command, &index) {
             Ok(p) => list.processes.push(p),
             Err(reason) => {
@@ -110,6 +121,8 @@ pub struct ProcessList {
     pub columns: Vec<String>,
     /// Processes in output order.
     pub processes: Vec<Process>,
+    /// Lines where `--headers` repeated the header.
+    pub repeated_headers: Vec<usize>,
     /// Rows not understood.
     pub unparsed: Vec<Unparsed>,
 }

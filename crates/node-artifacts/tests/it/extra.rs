@@ -858,6 +858,9 @@ fn render_ps(path: &Path) -> String {
     let l = &p.value;
     let mut out = String::new();
     writeln!(out, "columns: {:?}", l.columns).unwrap();
+    if !l.repeated_headers.is_empty() {
+        writeln!(out, "repeated headers at lines {:?}", l.repeated_headers).unwrap();
+    }
     for pr in &l.processes {
         writeln!(
             out,
