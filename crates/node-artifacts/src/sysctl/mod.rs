@@ -61,16 +61,6 @@ pub fn parse(input: &str) -> Result<Parsed<Sysctls>, Error> {
         }
         match entry(raw) {
             Ok((key, value)) => {
-                if sysctls
-                    .map
-                    .insert(key.to_owned(), value.to_owned())
-                    .is_some()
-                {
-                    diagnostics.push(Diagnostic {
-                        line: line_no,
-                        reason: format!("duplicate key `{key}`; the last value wins in the map"),
-                    });
-                }
                 sysctls.entries.push(Entry {
                     line: line_no,
                     key: key.to_owned(),
@@ -84,6 +74,33 @@ pub fn parse(input: &str) -> Result<Parsed<Sysctls>, Error> {
             }
         }
     }
+    // Build the map in bulk: `sysctl --all` prints keys nearly sorted, so a
+    // stable sort of the entry order is close to linear, and the BTreeMap is
+    // then built from sorted input instead of by one descent per key.
+    let mut order: Vec<usize> = (0..sysctls.entries.len()).collect();
+    order.sort_by(|&a, &b| sysctls.entries[a].key.cmp(&sysctls.entries[b].key));
+    for pair in order.windows(2) {
+        let (earlier, later) = (&sysctls.entries[pair[0]], &sysctls.entries[pair[1]]);
+        if earlier.key == later.key {
+            diagnostics.push(Diagnostic {
+                line: later.line,
+                reason: format!(
+                    "duplicate key `{}`; the last value wins in the map",
+                    later.key
+                ),
+            });
+        }
+    }
+    diagnostics.sort_by_key(|d| d.line);
+    sysctls.map = order
+        .iter()
+        .map(|&i| {
+            (
+                sysctls.entries[i].key.clone(),
+                sysctls.entries[i].value.clone(),
+            )
+        })
+        .collect();
     if n_nonblank > 0 && sysctls.entries.is_empty() && sysctls.noise.is_empty() {
         return Err(Error::NotSysctl {
             reason: "no `key = value` line",
