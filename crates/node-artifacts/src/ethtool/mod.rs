@@ -33,6 +33,15 @@
 //! counter   = ws name ":" ws value                  (* value: unsigned, or signed / text kept *)
 //! message   = any non-indented line (ethtool errors such as "no stats available")
 //! ```
+//!
+//! # Example
+//!
+//! ```
+//! let text = include_str!("../../../../fixtures/ethtool/valid/allowance-exceeded.txt");
+//! let stats = node_artifacts::ethtool::parse(text).unwrap().value;
+//! let exceeded = stats.allowance_exceeded();
+//! assert!(exceeded.contains(&("eth0", "pps_allowance_exceeded", 77412)));
+//! ```
 
 use std::collections::BTreeMap;
 

@@ -39,6 +39,17 @@
 //! Keywords this parser does not know are kept in `other` (as a flag, or as
 //! `key value` when the keyword is known to take a value), so no token is
 //! dropped.
+//!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::iproute::{self, Table};
+//! let routes = iproute::parse_routes(include_str!("../../../../fixtures/iproute/valid/iproute.txt")).value;
+//! assert_eq!(routes.default_gateways().count(), 2);
+//! assert_eq!(routes.in_table(&Table::Id(2)).count(), 2);
+//! let rules = iproute::parse_rules(include_str!("../../../../fixtures/iproute/valid/iprule.txt")).value;
+//! assert_eq!(rules.looking_up(&Table::Id(2)).count(), 1);
+//! ```
 
 use std::net::IpAddr;
 use std::str::FromStr;

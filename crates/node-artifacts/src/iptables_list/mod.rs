@@ -41,6 +41,19 @@
 //! are empty, start with `Chain` or match `^ pkts.*destination`, then counting
 //! what is left: so it is the number of rule rows. A mismatch with the rules
 //! parsed is reported as a diagnostic.
+//!
+//! # Example
+//!
+//! ```
+//! let text = include_str!("../../../../fixtures/iptables_list/valid/iptables-filter.txt");
+//! let parsed = node_artifacts::iptables_list::parse(text).unwrap();
+//! assert!(parsed.diagnostics.is_empty());
+//! let services = parsed.value.chain("KUBE-SERVICES").unwrap();
+//! let reject = &services.rules[0];
+//! assert_eq!(reject.target, "REJECT");
+//! assert_eq!(reject.packets.map(|c| c.value), Some(217));
+//! assert_eq!(reject.comment(), Some("kube-system/kube-dns:dns has no endpoints"));
+//! ```
 
 use std::net::IpAddr;
 

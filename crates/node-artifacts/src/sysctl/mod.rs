@@ -28,6 +28,16 @@
 //! The collector runs `sysctl --all 2> /dev/null`, so the noise lines only
 //! appear in files captured by other means; they are recognised rather than
 //! reported as unparsed because they carry no parse problem.
+//!
+//! # Example
+//!
+//! ```
+//! let text = include_str!("../../../../fixtures/sysctl/valid/al2023-m5-large.txt");
+//! let sysctls = node_artifacts::sysctl::parse(text).unwrap().value;
+//! assert_eq!(sysctls.nf_conntrack_max(), Some(131_072));
+//! assert_eq!(sysctls.ip_local_port_range(), Some((32768, 60999)));
+//! assert_eq!(sysctls.rp_filter("eth0"), Some(2));
+//! ```
 
 use std::collections::BTreeMap;
 

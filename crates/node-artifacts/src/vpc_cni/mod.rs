@@ -31,6 +31,17 @@
 //! true. Unknown fields are kept in the raw JSON; wrong shapes become
 //! diagnostics, not errors. Diagnostics point at the first line that
 //! mentions the offending key, or at line 1.
+//!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::vpc_cni;
+//! let enis = vpc_cni::parse_enis(include_str!("../../../../fixtures/vpc_cni/valid/enis-exhausted.json")).unwrap();
+//! assert_eq!((enis.value.assigned(), enis.value.available()), (6, 0));
+//! let env = vpc_cni::parse_env_settings(include_str!("../../../../fixtures/vpc_cni/valid/ipamd-env-settings.json")).unwrap();
+//! assert_eq!(env.value.warm_eni_target, Some(1));
+//! assert_eq!(env.value.enable_prefix_delegation, Some(false));
+//! ```
 
 use std::collections::BTreeMap;
 
