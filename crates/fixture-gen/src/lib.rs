@@ -7,3 +7,4 @@
 //! Nothing here parses; the generators only write what real tools write.
 
 pub mod bundle;
+pub mod extra;

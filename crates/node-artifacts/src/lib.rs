@@ -17,6 +17,20 @@
 //!   the content-derived [`layout::snapshot_id`] and the [`layout::Coverage`]
 //!   report.
 //!
+//! The rest of the EKS node log bundle that the findings need:
+//!
+//! - [`sysctl`]: `sysctl --all` (conntrack limits, port range, `rp_filter`, …).
+//! - [`iproute`]: `ip route show table all` and `ip rule show`.
+//! - [`resolv`]: the node's resolver configuration, `resolv.conf`.
+//! - [`ethtool`]: `ethtool -S` per interface, with the ENA allowance counters.
+//! - [`ipvs`]: `ipvsadm --save`/`--list` and ([`ipvs::ipset`]) `ipset --list`/`--save`.
+//! - [`iptables_list`]: `iptables -nvL` listings with per-rule counters.
+//! - [`vpc_cni`]: the aws-node environment, ipamd ENI introspection, the CNI
+//!   config list and the VPC CNI JSON logs.
+//! - [`kubelet_config`]: `KubeletConfiguration` JSON with parsed quantities.
+//! - [`storage`]: `mount`, `df -h` and `df --inodes` output.
+//! - [`ps`]: `ps` listings with a header line.
+//!
 //! # Design decisions
 //!
 //! A key design decision is that **parsing a line-oriented artifact does not
@@ -38,9 +52,21 @@
 pub mod conntrack;
 pub mod diag;
 pub mod dmesg;
+pub mod ethtool;
+pub mod iproute;
 pub mod iptables;
+pub mod iptables_list;
+pub mod ipvs;
 pub mod journald;
+pub mod kubelet_config;
 pub mod layout;
+pub mod ps;
+pub mod resolv;
+pub mod storage;
+pub mod sysctl;
 pub mod time;
+pub mod vpc_cni;
+
+mod line_util;
 
 pub use diag::{Diagnostic, Parsed, Unparsed};

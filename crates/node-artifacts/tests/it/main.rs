@@ -1,3 +1,4 @@
-//! Integration tests of `node-artifacts`, one module per source.
+//! Integration tests of `node-artifacts`, one module per artifact source.
 
+mod extra;
 mod layout;
