@@ -1,0 +1,3 @@
+//! The integration tests of `node-artifacts`: one binary, one module per parser.
+
+mod dmesg;
