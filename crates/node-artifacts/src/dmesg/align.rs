@@ -20,8 +20,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::dmesg::model::{BootTimeSource, KernelLog, TimeStyle};
 use crate::dmesg::model::Format;
+use crate::dmesg::model::{BootTimeSource, KernelLog, TimeStyle};
 use crate::time::Timestamp;
 
 /// A derived boot time with the evidence behind it.

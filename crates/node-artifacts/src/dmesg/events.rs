@@ -186,7 +186,8 @@ pub enum KernelEventKind {
         pci_address: Option<String>,
         /// Interface (`eth0`), when printed.
         interface: Option<String>,
-        /// What happened.
+        /// What happened (serialized inline as `event`, with its fields).
+        #[serde(flatten)]
         event: EnaEvent,
     },
     /// An XFS error.
@@ -382,7 +383,9 @@ enum Start {
     /// A group of consecutive lines holding `marker` (CPER / MCE reports).
     Group {
         source: HardwareErrorSource,
-        marker: &'static str,
+        /// The line prefix up to and including `[Hardware Error]:` (`mce: `,
+        /// `{1}`), shared by every line of one report.
+        marker: String,
         message: String,
     },
     /// One line, plus an immediately following `ll header:` dump.
@@ -468,16 +471,16 @@ fn recognise(line: &str, level: Option<Level>) -> Option<Start> {
 }
 
 fn recognise_report(line: &str) -> Option<Start> {
-    if let Some(rest) = after(line, "task ") {
-        if let Some((name_pid, rest)) = rest.split_once(" blocked for more than ") {
-            let (task, pid) = name_pid.rsplit_once(':')?;
-            let seconds = leading_number(rest)?;
-            return Some(Start::Report(ReportKind::HungTask {
-                task: task.to_owned(),
-                pid: pid.parse().ok()?,
-                seconds,
-            }));
-        }
+    if let Some(rest) = after(line, "task ")
+        && let Some((name_pid, rest)) = rest.split_once(" blocked for more than ")
+    {
+        let (task, pid) = name_pid.rsplit_once(':')?;
+        let seconds = leading_number(rest)?;
+        return Some(Start::Report(ReportKind::HungTask {
+            task: task.to_owned(),
+            pid: pid.parse().ok()?,
+            seconds,
+        }));
     }
     if let Some(rest) = after(line, "soft lockup - CPU#") {
         let cpu = leading_number(rest)?;
@@ -571,7 +574,7 @@ fn extend(lines: &[(usize, &str)], at: usize, start: &Start) -> usize {
             }
         }
         Start::Group { marker, .. } => {
-            while end + 1 < limit && lines[end + 1].1.contains(marker) {
+            while end + 1 < limit && lines[end + 1].1.starts_with(marker.as_str()) {
                 end += 1;
             }
         }
@@ -789,8 +792,8 @@ fn crash_context(line: &str, crash: &mut Crash) {
     crash.pid = after(line, "PID: ")
         .and_then(leading_number)
         .and_then(|n| u32::try_from(n).ok());
-    crash.process = after(line, "Comm: ")
-        .map(|rest| rest.split(' ').next().unwrap_or(rest).to_owned());
+    crash.process =
+        after(line, "Comm: ").map(|rest| rest.split(' ').next().unwrap_or(rest).to_owned());
     if let Some(rest) = after(line, "Tainted: ") {
         // The flags run up to the kernel release, the first digit.
         let flags = match rest.find(|c: char| c.is_ascii_digit()) {
@@ -817,7 +820,10 @@ fn call_trace(report: &[(usize, &str)]) -> CallTrace {
             continue;
         }
         let trimmed = line.trim_start();
-        if matches!(trimmed, "<TASK>" | "</TASK>" | "<IRQ>" | "</IRQ>" | "<NMI>" | "</NMI>") {
+        if matches!(
+            trimmed,
+            "<TASK>" | "</TASK>" | "<IRQ>" | "</IRQ>" | "<NMI>" | "</NMI>"
+        ) {
             continue;
         }
         match frame(line) {
@@ -869,7 +875,9 @@ fn frame(line: &str) -> Option<Frame> {
 fn oom_kill(line: &str) -> Option<KernelEventKind> {
     let rest = after(line, "Killed process ")?;
     let pid = leading_number(rest)?;
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix(" (")?;
+    let rest = rest
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .strip_prefix(" (")?;
     let close = rest.find(") total-vm:").or_else(|| rest.rfind(')'))?;
     let process = &rest[..close];
     let mut kind = KernelEventKind::OomKill {
@@ -930,7 +938,9 @@ fn attach_oom_context(lines: &[(usize, &str)], events: &mut [KernelEvent]) {
             continue;
         };
         // The summary line precedes the kill by a few records at most.
-        let Some(kill_line) = lines.iter().position(|(record, _)| *record == event.records.first)
+        let Some(kill_line) = lines
+            .iter()
+            .position(|(record, _)| *record == event.records.first)
         else {
             continue;
         };
@@ -1108,9 +1118,13 @@ fn xfs(line: &str, level: Option<Level>) -> Option<KernelEventKind> {
     let rest = line.strip_prefix("XFS (")?;
     let (device, message) = rest.split_once("): ")?;
     let lower = message.to_ascii_lowercase();
-    let shutdown = ["shutting down filesystem", "shut down", "xfs_do_force_shutdown"]
-        .iter()
-        .any(|needle| lower.contains(needle));
+    let shutdown = [
+        "shutting down filesystem",
+        "shut down",
+        "xfs_do_force_shutdown",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle));
     if shutdown {
         return Some(KernelEventKind::XfsShutdown {
             device: device.to_owned(),
@@ -1125,8 +1139,8 @@ fn xfs(line: &str, level: Option<Level>) -> Option<KernelEventKind> {
         "please unmount",
         "please umount",
     ]
-        .iter()
-        .any(|needle| lower.contains(needle));
+    .iter()
+    .any(|needle| lower.contains(needle));
     let error_level = level.is_some_and(|level| level <= Level::Err);
     (error_words || error_level).then(|| KernelEventKind::XfsError {
         device: device.to_owned(),
@@ -1158,12 +1172,10 @@ fn ext4(line: &str) -> Option<KernelEventKind> {
     // `function:line: message` when the first token is a C identifier.
     let (function, message) = match message.split_once(": ") {
         Some((function, tail))
-            if function
-                .split_once(':')
-                .is_some_and(|(name, line)| {
-                    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                        && line.chars().all(|c| c.is_ascii_digit())
-                }) =>
+            if function.split_once(':').is_some_and(|(name, line)| {
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && line.chars().all(|c| c.is_ascii_digit())
+            }) =>
         {
             (Some(function.to_owned()), tail)
         }
@@ -1218,7 +1230,8 @@ fn block_io_error(line: &str) -> Option<KernelEventKind> {
     }
     let (device, rest) = rest.split_once(", ").unwrap_or((rest, ""));
     let sector = after(rest, "sector ").and_then(leading_number);
-    let operation = after(rest, ":(").and_then(|op| op.split_once(')').map(|(op, _)| op.to_owned()));
+    let operation =
+        after(rest, ":(").and_then(|op| op.split_once(')').map(|(op, _)| op.to_owned()));
     Some(KernelEventKind::BlockIoError {
         source: BlockIoSource::Request,
         device: device.to_owned(),
@@ -1239,7 +1252,8 @@ fn unregister_netdevice(line: &str) -> Option<KernelEventKind> {
 }
 
 fn hardware_error(line: &str) -> Option<Start> {
-    if line.contains("[Hardware Error]:") {
+    const MARKER: &str = "[Hardware Error]:";
+    if let Some(at) = line.find(MARKER) {
         let source = if line.starts_with("mce:") || line.contains("Machine check") {
             HardwareErrorSource::Mce
         } else {
@@ -1247,7 +1261,7 @@ fn hardware_error(line: &str) -> Option<Start> {
         };
         return Some(Start::Group {
             source,
-            marker: "[Hardware Error]:",
+            marker: line[..at + MARKER.len()].to_owned(),
             message: line.to_owned(),
         });
     }

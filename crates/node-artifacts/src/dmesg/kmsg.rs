@@ -90,15 +90,16 @@ pub(crate) fn unescape(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut pos = 0;
     while pos < bytes.len() {
-        if bytes[pos] == b'\\' && bytes.get(pos + 1) == Some(&b'x') {
-            if let (Some(hi), Some(lo)) = (
+        if bytes[pos] == b'\\'
+            && bytes.get(pos + 1) == Some(&b'x')
+            && let (Some(hi), Some(lo)) = (
                 bytes.get(pos + 2).and_then(|b| hex_digit(*b)),
                 bytes.get(pos + 3).and_then(|b| hex_digit(*b)),
-            ) {
-                out.push(hi << 4 | lo);
-                pos += 4;
-                continue;
-            }
+            )
+        {
+            out.push(hi << 4 | lo);
+            pos += 4;
+            continue;
         }
         out.push(bytes[pos]);
         pos += 1;
@@ -139,7 +140,10 @@ mod tests {
             "6,5,7,-,caller=C3,extra=1;x;y",
             Some((6, 5, 7, Some(Caller::Cpu(3)), "x;y")),
         );
-        check("12,460,1322026586,-;", Some((12, 460, 1322026586, None, "")));
+        check(
+            "12,460,1322026586,-;",
+            Some((12, 460, 1322026586, None, "")),
+        );
         check("6,1,2;no flags", None);
         check("6,1;short", None);
         check(" SUBSYSTEM=usb", None);

@@ -73,8 +73,8 @@ pub use crate::dmesg::events::{
     KernelEventKind, RecordRange, events,
 };
 pub use crate::dmesg::model::{
-    BootTime, BootTimeSource, Caller, Facility, Format, KernelLog, Level, LineSpan,
-    PriorityStyle, Record, TimeStyle,
+    BootTime, BootTimeSource, Caller, Facility, Format, KernelLog, Level, LineSpan, PriorityStyle,
+    Record, TimeStyle,
 };
 
 use crate::diag::{Diagnostic, Parsed, Unparsed, numbered_lines};
@@ -135,7 +135,9 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
     // NUL-separated record keeps the number of the line it starts on.
     while start <= bytes.len() {
         let end = memchr::memchr2(b'\n', 0, &bytes[start..]).map_or(bytes.len(), |at| start + at);
-        let chunk = input[start..end].strip_suffix('\r').unwrap_or(&input[start..end]);
+        let chunk = input[start..end]
+            .strip_suffix('\r')
+            .unwrap_or(&input[start..end]);
         if !chunk.is_empty() {
             if let Some(header) = kmsg::header(chunk) {
                 caller_seen |= header.caller.is_some();
@@ -153,7 +155,8 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
                         last: line,
                     },
                 });
-            } else if let (Some(entry), Some(record)) = (chunk.strip_prefix(' '), records.last_mut())
+            } else if let (Some(entry), Some(record)) =
+                (chunk.strip_prefix(' '), records.last_mut())
             {
                 match entry.split_once('=') {
                     Some((key, value)) => {
@@ -206,16 +209,18 @@ struct Shape {
 }
 
 fn detect_shape(input: &str) -> Option<(Shape, bool)> {
-    numbered_lines(input).take(DETECT_LINES).find_map(|(_, line)| {
-        let prefix = text::line_prefix(line);
-        (prefix.priority != PriorityStyle::None || prefix.time != TimeStyle::None).then_some((
-            Shape {
-                priority: prefix.priority,
-                time: prefix.time,
-            },
-            prefix.caller.is_some(),
-        ))
-    })
+    numbered_lines(input)
+        .take(DETECT_LINES)
+        .find_map(|(_, line)| {
+            let prefix = text::line_prefix(line);
+            (prefix.priority != PriorityStyle::None || prefix.time != TimeStyle::None).then_some((
+                Shape {
+                    priority: prefix.priority,
+                    time: prefix.time,
+                },
+                prefix.caller.is_some(),
+            ))
+        })
 }
 
 fn parse_text(input: &str) -> Parsed<KernelLog> {
@@ -227,6 +232,10 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
     // Column of the current record's message, for continuation lines.
     let mut column = 0usize;
     let mut pending_blank: Vec<usize> = Vec::new();
+    // Whether the previous non-blank line was a record or its continuation:
+    // an indented line after an unparsed line belongs to that line, not to
+    // the last record.
+    let mut continuing = false;
     for (line_no, line) in numbered_lines(input) {
         if line.is_empty() {
             // A blank line is part of a message only when the message goes
@@ -237,6 +246,7 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
         let prefix = text::line_prefix(line);
         if prefix.priority == shape.priority && prefix.time == shape.time {
             pending_blank.clear();
+            continuing = true;
             column = prefix.column;
             records.push(Record {
                 facility: prefix.facility,
@@ -259,7 +269,7 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
             && prefix.priority == PriorityStyle::None
             && prefix.time == TimeStyle::None;
         match records.last_mut() {
-            Some(record) if indent > 0 || unindented_ok => {
+            Some(record) if continuing && (indent > 0 || unindented_ok) => {
                 for _ in pending_blank.drain(..) {
                     record.message.push('\n');
                 }
@@ -268,6 +278,7 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
                 record.lines.last = line_no;
             }
             _ => {
+                continuing = false;
                 for blank in pending_blank.drain(..) {
                     unparsed.push(Unparsed {
                         line: blank,
@@ -278,7 +289,12 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
                 unparsed.push(Unparsed {
                     line: line_no,
                     raw: line.to_owned(),
-                    reason: mismatch_reason(shape, &prefix, records.is_empty()),
+                    reason: mismatch_reason(
+                        shape,
+                        &prefix,
+                        records.is_empty(),
+                        line.starts_with(' '),
+                    ),
                 });
             }
         }
@@ -310,7 +326,12 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
     })
 }
 
-fn mismatch_reason(shape: Shape, prefix: &text::LinePrefix<'_>, before_first: bool) -> String {
+fn mismatch_reason(
+    shape: Shape,
+    prefix: &text::LinePrefix<'_>,
+    before_first: bool,
+    indented_after_unparsed: bool,
+) -> String {
     let mut reason = String::from("expected a line starting with ");
     match shape.priority {
         PriorityStyle::None => {}
@@ -325,6 +346,8 @@ fn mismatch_reason(shape: Shape, prefix: &text::LinePrefix<'_>, before_first: bo
     });
     if before_first {
         reason.push_str(" (the line comes before the first record)");
+    } else if indented_after_unparsed {
+        reason.push_str(" (an indented line after an unparsed line)");
     } else {
         reason.push_str(" or an indented continuation line");
     }

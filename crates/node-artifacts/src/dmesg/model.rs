@@ -241,11 +241,11 @@ impl KernelLog {
     #[must_use]
     pub fn with_boot_time_from(mut self, at: Timestamp, source: BootTimeSource) -> Self {
         for record in &mut self.records {
-            if let Some(since_boot) = record.since_boot_us {
-                if record.wall_time.is_none() || self.format.time_is_since_boot() {
-                    let since_boot = i64::try_from(since_boot).unwrap_or(i64::MAX);
-                    record.wall_time = Some(Timestamp(at.0.saturating_add(since_boot)));
-                }
+            if let Some(since_boot) = record.since_boot_us
+                && (record.wall_time.is_none() || self.format.time_is_since_boot())
+            {
+                let since_boot = i64::try_from(since_boot).unwrap_or(i64::MAX);
+                record.wall_time = Some(Timestamp(at.0.saturating_add(since_boot)));
             }
         }
         self.boot_time = BootTime::Known { at, source };
@@ -330,10 +330,10 @@ impl Facility {
         if let Some(code) = NAMES.iter().position(|known| *known == name) {
             return Facility::from_code(code as u32);
         }
-        if let Some(n) = name.strip_prefix("local") {
-            if let Ok(n @ 0..=7) = n.parse::<u8>() {
-                return Facility::Local(n);
-            }
+        if let Some(n) = name.strip_prefix("local")
+            && let Ok(n @ 0..=7) = n.parse::<u8>()
+        {
+            return Facility::Local(n);
         }
         Facility::Other(name.to_owned())
     }

@@ -81,7 +81,7 @@ pub(crate) fn line_prefix(line: &str) -> LinePrefix<'_> {
         prefix.wall_time = Some(at);
         pos += used;
     }
-    if let Some((caller, used)) = caller_id(line[pos..].as_bytes()) {
+    if let Some((caller, used)) = caller_id(&line.as_bytes()[pos..]) {
         prefix.caller = Some(caller);
         pos += used;
     }
@@ -248,14 +248,8 @@ pub(crate) fn ctime_stamp(line: &str) -> Option<(Timestamp, usize)> {
 
 fn ctime_body(i: &str) -> PResult<'_, Timestamp> {
     let (i, _weekday) = (weekday, char(' ')).parse(i)?;
-    let (i, (month, _, _, day, _)) = (
-        month,
-        char(' '),
-        space0,
-        number::<u8>(1, 2),
-        char(' '),
-    )
-        .parse(i)?;
+    let (i, (month, _, _, day, _)) =
+        (month, char(' '), space0, number::<u8>(1, 2), char(' ')).parse(i)?;
     let (i, (hour, _, minute, _, second, _, year)) = (
         number::<u8>(2, 2),
         char(':'),
@@ -338,7 +332,10 @@ fn number<'a, T: std::str::FromStr>(
     min: usize,
     max: usize,
 ) -> impl Parser<&'a str, Output = T, Error = nom::error::Error<&'a str>> {
-    map_res(take_while_m_n(min, max, |c: char| c.is_ascii_digit()), str::parse)
+    map_res(
+        take_while_m_n(min, max, |c: char| c.is_ascii_digit()),
+        str::parse,
+    )
 }
 
 fn weekday(i: &str) -> PResult<'_, &str> {
@@ -425,7 +422,8 @@ mod tests {
             p.level,
             p.time,
             p.since_boot_us,
-            p.wall_time.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+            p.wall_time
+                .map_or_else(|| "-".to_owned(), |t| t.to_string()),
             p.caller,
             p.column,
             p.message
@@ -472,7 +470,10 @@ mod tests {
             "[   10.500000]  dump_stack",
             r#"None None None SinceBoot Some(10500000) - None col=15 msg=" dump_stack""#,
         );
-        check("[drm] init", r#"None None None None None - None col=0 msg="[drm] init""#);
+        check(
+            "[drm] init",
+            r#"None None None None None - None col=0 msg="[drm] init""#,
+        );
         check(
             "<6>plain",
             r#"Raw Some(Kern) Some(Info) None None - None col=3 msg="plain""#,

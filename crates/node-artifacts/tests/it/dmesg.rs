@@ -1,6 +1,12 @@
 //! dmesg parser tests: util-linux conformance, node-problem-detector events,
 //! project fixtures (snapshots), alignment and properties.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    reason = "test helpers: a panic is a test failure with a backtrace, and a skip note goes to stderr"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +32,10 @@ fn corpus(name: &str) -> Option<Vec<u8>> {
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(err) => {
-            eprintln!("skipping: corpus file {} not readable: {err}", path.display());
+            eprintln!(
+                "skipping: corpus file {} not readable: {err}",
+                path.display()
+            );
             None
         }
     }
@@ -71,7 +80,12 @@ fn as_expected(log: &KernelLog) -> Vec<Expected> {
     log.records
         .iter()
         .map(|record| Expected {
-            pri: record.facility.as_ref().and_then(Facility::code).expect("facility") * 8
+            pri: record
+                .facility
+                .as_ref()
+                .and_then(Facility::code)
+                .expect("facility")
+                * 8
                 + record.level.expect("level").code(),
             time_us: record.since_boot_us.expect("since boot"),
             caller: record.caller.map(|caller| caller.to_string()),
@@ -209,7 +223,11 @@ fn util_linux_wall_clock_times_match_ctime_and_iso() {
         "[year]-[month]-[day]T[hour]:[minute]:[second],[subsecond digits:6]+00:00"
     );
     for (record, line) in log.records.iter().zip(lines) {
-        let wall = record.wall_time.expect("boot time is known").to_datetime().unwrap();
+        let wall = record
+            .wall_time
+            .expect("boot time is known")
+            .to_datetime()
+            .unwrap();
         let want = format!(
             "[{:>5}.{:06}] [{}] {} {}",
             record.since_boot_us.unwrap() / 1_000_000,
@@ -309,10 +327,8 @@ fn alignment_recovers_util_linux_boot_time() {
 
 #[test]
 fn alignment_outvotes_wrong_pairs_and_refuses_disagreement() {
-    let plain = parse_ok(
-        "[    1.000000] a\n[    2.500000] b\n[    3.000000] c\n[    4.000000] d\n",
-    )
-    .value;
+    let plain =
+        parse_ok("[    1.000000] a\n[    2.500000] b\n[    3.000000] c\n[    4.000000] d\n").value;
     // `d` is paired with a later instance (the ring buffer wrapped).
     let ctime = parse_ok(
         "[Fri Feb 13 23:31:31 2009] a\n[Fri Feb 13 23:31:32 2009] b\n\
@@ -437,7 +453,12 @@ fn node_problem_detector_rule_lines_produce_events() {
         let events = dmesg::events(&parse_ok(line).value);
         let kinds: Vec<String> = events
             .iter()
-            .map(|event| serde_json::to_value(event).unwrap()["kind"].as_str().unwrap().to_owned())
+            .map(|event| {
+                serde_json::to_value(event).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(kinds, vec![kind.to_owned()], "{line}");
     }
@@ -449,9 +470,18 @@ fn node_problem_detector_rule_lines_produce_events() {
         "BUG: unable to handle kernel NULL pointer dereference at 0000000000000008",
         "kernel-bug",
     );
-    check("EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0", "ext4-error");
-    check("EXT4-fs warning (device sda1): ext4_dx_add_entry:2461: Directory index full!", "ext4-warning");
-    check("Buffer I/O error on dev sda1, logical block 0, async page read", "block-io-error");
+    check(
+        "EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0",
+        "ext4-error",
+    );
+    check(
+        "EXT4-fs warning (device sda1): ext4_dx_add_entry:2461: Directory index full!",
+        "ext4-warning",
+    );
+    check(
+        "Buffer I/O error on dev sda1, logical block 0, async page read",
+        "block-io-error",
+    );
     check(
         "XFS (nvme1n1): Corruption of in-memory data detected.  Shutting down filesystem",
         "xfs-shutdown",
@@ -460,9 +490,18 @@ fn node_problem_detector_rule_lines_produce_events() {
         "EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0 (channel:1 slot:0 page:0x0 offset:0x0 grain:32 syndrome:0x0)",
         "hardware-error",
     );
-    check("{1}[Hardware Error]: event severity: corrected", "hardware-error");
-    check("{1}[Hardware Error]: event severity: recoverable", "hardware-error");
-    check("{1}[Hardware Error]: event severity: fatal", "hardware-error");
+    check(
+        "{1}[Hardware Error]: event severity: corrected",
+        "hardware-error",
+    );
+    check(
+        "{1}[Hardware Error]: event severity: recoverable",
+        "hardware-error",
+    );
+    check(
+        "{1}[Hardware Error]: event severity: fatal",
+        "hardware-error",
+    );
 }
 
 #[test]
@@ -483,7 +522,10 @@ fn systemd_fuzz_kmsg_samples_parse() {
         assert_eq!(record.level, Some(Level::Warn));
         assert_eq!(record.seq, Some(460));
         assert_eq!(record.since_boot_us, Some(1_322_026_586));
-        assert_eq!(record.fields, vec![("DEVICE".to_owned(), device.to_owned())]);
+        assert_eq!(
+            record.fields,
+            vec![("DEVICE".to_owned(), device.to_owned())]
+        );
     }
 }
 
@@ -511,8 +553,18 @@ fn callers_are_read() {
 fn render(parsed: &Parsed<KernelLog>) -> String {
     let log = &parsed.value;
     let mut out = String::new();
-    writeln!(out, "format: {}", serde_json::to_string(&log.format).unwrap()).unwrap();
-    writeln!(out, "boot_time: {}", serde_json::to_string(&log.boot_time).unwrap()).unwrap();
+    writeln!(
+        out,
+        "format: {}",
+        serde_json::to_string(&log.format).unwrap()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "boot_time: {}",
+        serde_json::to_string(&log.boot_time).unwrap()
+    )
+    .unwrap();
     writeln!(out, "records: {}", log.records.len()).unwrap();
     for (index, record) in log.records.iter().enumerate() {
         let mut head = format!("#{index} L{}", record.lines.first);
@@ -557,7 +609,12 @@ fn render(parsed: &Parsed<KernelLog>) -> String {
     }
     writeln!(out, "diagnostics: {}", parsed.diagnostics.len()).unwrap();
     for unparsed in &log.unparsed {
-        writeln!(out, "L{} {:?}: {}", unparsed.line, unparsed.raw, unparsed.reason).unwrap();
+        writeln!(
+            out,
+            "L{} {:?}: {}",
+            unparsed.line, unparsed.raw, unparsed.reason
+        )
+        .unwrap();
     }
     out
 }
@@ -570,7 +627,10 @@ fn fixtures() {
         assert_eq!(parsed.diagnostics.len(), parsed.value.unparsed.len());
         let name = path.file_name().unwrap().to_string_lossy();
         if name.starts_with("broken") {
-            assert!(!parsed.diagnostics.is_empty(), "{name} should have diagnostics");
+            assert!(
+                !parsed.diagnostics.is_empty(),
+                "{name} should have diagnostics"
+            );
         } else {
             assert_eq!(parsed.diagnostics, vec![], "{name}");
         }
@@ -584,8 +644,7 @@ fn fixtures() {
 fn bundle_pair_aligns() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/dmesg/bundle");
     let plain = parse_ok(&std::fs::read_to_string(dir.join("dmesg.current")).unwrap()).value;
-    let human =
-        parse_ok(&std::fs::read_to_string(dir.join("dmesg.human.current")).unwrap()).value;
+    let human = parse_ok(&std::fs::read_to_string(dir.join("dmesg.human.current")).unwrap()).value;
     let alignment = dmesg::align_interval(&plain, &human).unwrap();
     let aligned = plain.with_boot_time_from(alignment.boot_time, alignment.source());
     assert!(aligned.records.iter().all(|r| r.wall_time.is_some()));
