@@ -33,7 +33,7 @@
 //! Every line after the first prefixed one must carry the same prefix shape
 //! (priority style and time style); a line that does not, and is not a
 //! continuation, is kept as [`Unparsed`] with a reason and reported as a
-//! [`Diagnostic`](crate::Diagnostic). An input whose first 1,000 lines carry
+//! [`Diagnostic`]. An input whose first 1,000 lines carry
 //! no prefix at all is read as bare messages, one record per line.
 //!
 //! # Time
