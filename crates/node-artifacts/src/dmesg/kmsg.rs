@@ -149,6 +149,8 @@ mod tests {
         check(" SUBSYSTEM=usb", None);
         check("[    1.000000] x", None);
         check("6,1,2,-\n;split", None);
+        check("6,99999999999999999999,2,-;overflow", None);
+        check("6,18446744073709551615,2,-;max", Some((6, u64::MAX, 2, None, "max")));
     }
 
     #[test]

@@ -186,13 +186,16 @@ fn seconds_dot_micros(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
     Some((secs * 1_000_000 + micros, pos + 6))
 }
 
-/// Up to `max` ASCII digits as a number; `None` when there is no digit.
+/// Up to `max` ASCII digits as a number; `None` when there is no digit or
+/// the number does not fit in a `u64`.
 pub(crate) fn decimal_u64(bytes: &[u8], max: usize) -> Option<(u64, usize)> {
     let mut value = 0u64;
     let mut n = 0;
     while n < max {
         match bytes.get(n) {
-            Some(b @ b'0'..=b'9') => value = value * 10 + u64::from(b - b'0'),
+            Some(b @ b'0'..=b'9') => {
+                value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            }
             _ => break,
         }
         n += 1;
