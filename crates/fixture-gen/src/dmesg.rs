@@ -20,7 +20,12 @@ pub fn plain(lines: usize, seed: u64) -> String {
         us += 1 + rng.below(40_000);
         let pick = rng.below(1_000);
         let mut emit = |out: &mut String, message: &str| {
-            let _ = writeln!(out, "[{:>5}.{:06}] {message}", us / 1_000_000, us % 1_000_000);
+            let _ = writeln!(
+                out,
+                "[{:>5}.{:06}] {message}",
+                us / 1_000_000,
+                us % 1_000_000
+            );
             written += 1;
         };
         let mut message = String::with_capacity(96);
@@ -95,7 +100,10 @@ pub fn plain(lines: usize, seed: u64) -> String {
                     &mut out,
                     &format!("INFO: task containerd:{pid} blocked for more than 122 seconds."),
                 );
-                emit(&mut out, "      Not tainted 5.10.228-219.884.amzn2.x86_64 #1");
+                emit(
+                    &mut out,
+                    "      Not tainted 5.10.228-219.884.amzn2.x86_64 #1",
+                );
                 emit(&mut out, "Call Trace:");
                 for frame in [
                     " __schedule+0x2d4/0x8f0",

@@ -15,7 +15,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| dmesg::parse(black_box(&input)))
     });
     let log = dmesg::parse(&input).expect("generated dmesg parses").value;
-    group.bench_function("events_1m_lines", |b| b.iter(|| dmesg::events(black_box(&log))));
+    group.bench_function("events_1m_lines", |b| {
+        b.iter(|| dmesg::events(black_box(&log)))
+    });
     group.finish();
 }
 

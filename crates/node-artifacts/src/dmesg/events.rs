@@ -351,6 +351,8 @@ pub fn events(log: &KernelLog) -> Vec<KernelEvent> {
         .flat_map(|(index, record)| record.message.split('\n').map(move |line| (index, line)))
         .collect();
     let mut out: Vec<KernelEvent> = Vec::new();
+    // The line index each event starts at, for context lookups.
+    let mut first_lines: Vec<usize> = Vec::new();
     let mut at = 0;
     while at < lines.len() {
         let (record, line) = lines[at];
@@ -361,6 +363,7 @@ pub fn events(log: &KernelLog) -> Vec<KernelEvent> {
         };
         let end = extend(&lines, at, &start);
         let kind = build(start, &lines[at..=end]);
+        first_lines.push(at);
         out.push(KernelEvent {
             records: RecordRange {
                 first: record,
@@ -370,7 +373,7 @@ pub fn events(log: &KernelLog) -> Vec<KernelEvent> {
         });
         at = end + 1;
     }
-    attach_oom_context(&lines, &mut out);
+    attach_oom_context(&lines, &mut out, &first_lines);
     out
 }
 
@@ -925,10 +928,11 @@ fn oom_kill(line: &str) -> Option<KernelEventKind> {
 
 /// Fills OOM kills from the `oom-kill:constraint=…,task_memcg=…,pid=N` line
 /// the kernel prints just before `Killed process N`.
-fn attach_oom_context(lines: &[(usize, &str)], events: &mut [KernelEvent]) {
-    for event in events.iter_mut() {
+fn attach_oom_context(lines: &[(usize, &str)], events: &mut [KernelEvent], first_lines: &[usize]) {
+    for (event, &kill_line) in events.iter_mut().zip(first_lines) {
         let KernelEventKind::OomKill {
             pid,
+            cgroup_limit,
             constraint,
             oom_memcg,
             task_memcg,
@@ -937,16 +941,20 @@ fn attach_oom_context(lines: &[(usize, &str)], events: &mut [KernelEvent]) {
         else {
             continue;
         };
-        // The summary line precedes the kill by a few records at most.
-        let Some(kill_line) = lines
-            .iter()
-            .position(|(record, _)| *record == event.records.first)
-        else {
-            continue;
-        };
-        let window = kill_line.saturating_sub(8)..kill_line;
-        for at in window.rev() {
+        // The summary line (`oom-kill:…`, or `Kill process N (…) score …` on
+        // older kernels) precedes the kill by a few lines at most.
+        let older_kernel_line = format!("Kill process {pid} (");
+        for at in (kill_line.saturating_sub(8)..kill_line).rev() {
             let (record, line) = lines[at];
+            if line.contains("Killed process ") {
+                // The previous kill: its context is not ours.
+                break;
+            }
+            if line.contains(&older_kernel_line) {
+                *cgroup_limit |= line.contains("Memory cgroup out of memory");
+                event.records.first = record;
+                continue;
+            }
             let Some(summary) = after(line, "oom-kill:") else {
                 continue;
             };
@@ -967,7 +975,6 @@ fn attach_oom_context(lines: &[(usize, &str)], events: &mut [KernelEvent]) {
             *oom_memcg = field("oom_memcg");
             *task_memcg = field("task_memcg");
             event.records.first = record;
-            break;
         }
     }
 }

@@ -150,7 +150,10 @@ mod tests {
         check("[    1.000000] x", None);
         check("6,1,2,-\n;split", None);
         check("6,99999999999999999999,2,-;overflow", None);
-        check("6,18446744073709551615,2,-;max", Some((6, u64::MAX, 2, None, "max")));
+        check(
+            "6,18446744073709551615,2,-;max",
+            Some((6, u64::MAX, 2, None, "max")),
+        );
     }
 
     #[test]

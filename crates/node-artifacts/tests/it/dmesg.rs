@@ -394,9 +394,11 @@ fn node_problem_detector_messages_produce_events() {
     // OOMKilling.
     let oom = dmesg::events(&parse_ok(&texts[0]).value);
     assert_eq!(oom.len(), 1);
+    // The older kernels' `Kill process … or sacrifice child` line is part of it.
+    assert_eq!((oom[0].records.first, oom[0].records.last), (0, 1));
     assert!(matches!(
         &oom[0].kind,
-        KernelEventKind::OomKill { process, pid: 1012, total_vm_kb: Some(327_128), anon_rss_kb: Some(306_328), file_rss_kb: Some(11_132), shmem_rss_kb: Some(12_345), .. } if process == "heapster"
+        KernelEventKind::OomKill { process, pid: 1012, total_vm_kb: Some(327_128), anon_rss_kb: Some(306_328), file_rss_kb: Some(11_132), shmem_rss_kb: Some(12_345), cgroup_limit: true, .. } if process == "heapster"
     ));
     // TaskHung / DockerHung, with the whole dump grouped.
     for (text, task, pid) in [
