@@ -1308,3 +1308,104 @@ fn leading_number(text: &str) -> Option<u64> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     text[..digits].parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::dmesg::parse;
+
+    /// Recognises the events of a bare message list; `expect` is one compact
+    /// JSON object per event, `;`-separated.
+    #[track_caller]
+    fn check(input: &str, expect: &str) {
+        let log = parse(input).expect("text").value;
+        let got: Vec<String> = super::events(&log)
+            .iter()
+            .map(|event| serde_json::to_string(&event.kind).expect("serializes"))
+            .collect();
+        assert_eq!(got.join(";"), expect, "input {input:?}");
+    }
+
+    #[test]
+    fn single_line_events() {
+        check(
+            "BUG: soft lockup - CPU#0 stuck for 22s! [swapper/0:0]",
+            r#"{"kind":"soft-lockup","cpu":0,"seconds":22,"process":"swapper/0","pid":0,"trace":{"frames":[]}}"#,
+        );
+        check(
+            "INFO: task jbd2/nvme1n1p1-8:412 blocked for more than 120 seconds.",
+            r#"{"kind":"hung-task","task":"jbd2/nvme1n1p1-8","pid":412,"seconds":120,"trace":{"frames":[]}}"#,
+        );
+        check(
+            "TCP: request_sock_TCP: Possible SYN flooding on port 10.0.3.7:8080. Sending cookies.",
+            r#"{"kind":"syn-flooding","port":8080,"address":"10.0.3.7","action":"Sending cookies"}"#,
+        );
+        check(
+            "Neighbour table overflow.",
+            r#"{"kind":"neighbour-table-overflow","table":null}"#,
+        );
+        check(
+            "IPv4: martian source 255.255.255.255 from 10.0.0.9, on dev eth1",
+            r#"{"kind":"martian-source","destination":"255.255.255.255","source":"10.0.0.9","device":"eth1"}"#,
+        );
+        check(
+            "NETDEV WATCHDOG: eth0 (ena): transmit queue 3 timed out 5440 ms",
+            r#"{"kind":"ena","pci_address":null,"interface":"eth0","event":"tx-timeout","queue":3}"#,
+        );
+        check(
+            "traps: a b[77]: segfault at 8 ip 0000000000401136 sp 00007ffc sp2 error 4 in a.out[400000+1000]",
+            r#"{"kind":"segfault","process":"traps: a b","pid":77,"address":"8","ip":"0000000000401136","sp":"00007ffc","error":"4","library":"a.out"}"#,
+        );
+        check(
+            "critical medium error, dev nvme3n1, sector 8 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0",
+            r#"{"kind":"block-io-error","source":"request","device":"nvme3n1","sector":8,"operation":"READ"}"#,
+        );
+        check(
+            "XFS (dm-3): xfs_do_force_shutdown(0x2) called from line 1196 of file fs/xfs/xfs_log.c. Return address = 0xffffffffc06d5b5c",
+            r#"{"kind":"xfs-shutdown","device":"dm-3","message":"xfs_do_force_shutdown(0x2) called from line 1196 of file fs/xfs/xfs_log.c. Return address = 0xffffffffc06d5b5c"}"#,
+        );
+        check(
+            "EXT4-fs (nvme1n1p1): I/O error while writing superblock",
+            r#"{"kind":"ext4-error","device":"nvme1n1p1","function":null,"message":"I/O error while writing superblock"}"#,
+        );
+    }
+
+    #[test]
+    fn ordinary_messages_are_not_events() {
+        for line in [
+            "XFS (nvme0n1p1): Mounting V5 Filesystem",
+            "XFS (nvme0n1p1): Ending clean mount",
+            "ena 0000:00:05.0: ENA device version: 0.10",
+            "ena 0000:00:05.0 eth0: renamed from eth0",
+            "EXT4-fs (nvme1n1p1): mounted filesystem with ordered data mode. Quota mode: none.",
+            "a message that mentions BUG: in the middle",
+            "Out of memory and no killable processes...",
+            "oom_reaper: reaped process 48213 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+            "nf_conntrack: default automatic helper assignment has been turned off",
+            "task foo:1 is fine",
+            "Killed process x (y)",
+        ] {
+            check(line, "");
+        }
+    }
+
+    #[test]
+    fn reports_group_their_lines() {
+        let input = "Kernel panic - not syncing: Out of memory and no killable processes...\n\
+                     CPU: 0 UID: 0 PID: 1 Comm: systemd Not tainted 6.12.0 #1\n\
+                     Call Trace:\n \
+                     <TASK>\n \
+                     panic+0x10/0x20\n \
+                     </TASK>\n\
+                     ---[ end Kernel panic - not syncing: Out of memory ]---\n\
+                     next message";
+        let log = parse(input).expect("text").value;
+        let events = super::events(&log);
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].records.first, events[0].records.last), (0, 6));
+        let json = serde_json::to_string(&events[0].kind).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"kind":"panic","message":"Kernel panic - not syncing: Out of memory and no killable processes...","process":"systemd","pid":1,"cpu":0,"tainted":null,"trace":{"frames":[{"function":"panic+0x10/0x20","module":null,"reliable":true}]}}"#
+        );
+    }
+}
