@@ -55,6 +55,26 @@
 //! neighbour table overflow, ENA resets, filesystem and block I/O errors,
 //! hardware errors, …) as [`KernelEvent`]s that point back to their records.
 //!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::dmesg::{self, KernelEventKind};
+//! use node_artifacts::time::Timestamp;
+//!
+//! let text = include_str!("../../../../fixtures/dmesg/events-oom-kubepods.txt");
+//! let parsed = dmesg::parse(text)?;
+//! assert!(parsed.diagnostics.is_empty());
+//! // 2025-01-14T09:51:06Z, e.g. from `dmesg::align` with `dmesg --ctime` output.
+//! let log = parsed.value.with_boot_time(Timestamp(1_736_848_266_000_000));
+//! let kill = dmesg::events(&log)
+//!     .into_iter()
+//!     .find(|event| matches!(event.kind, KernelEventKind::OomKill { .. }))
+//!     .expect("an OOM kill");
+//! let record = &log.records[kill.records.last];
+//! assert_eq!(record.wall_time.map(|t| t.to_string()).as_deref(), Some("2025-01-16T13:01:29.507431Z"));
+//! # Ok::<(), dmesg::Error>(())
+//! ```
+//!
 //! # Design decisions
 //!
 //! The hot path is a byte-level prefix parser and one `String` per record:
