@@ -251,7 +251,7 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
     let mut unparsed = Vec::new();
     // Column of the current record's message, for continuation lines.
     let mut column = 0usize;
-    let mut pending_blank: Vec<usize> = Vec::new();
+    let mut pending_blank = 0usize;
     // Whether the previous non-blank line was a record or its continuation:
     // an indented line after an unparsed line belongs to that line, not to
     // the last record.
@@ -259,13 +259,13 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
     for (line_no, line) in numbered_lines(input) {
         if line.is_empty() {
             // A blank line is part of a message only when the message goes
-            // on after it; trailing blank lines carry nothing.
-            pending_blank.push(line_no);
+            // on after it; other blank lines carry nothing and are skipped.
+            pending_blank += 1;
             continue;
         }
         let prefix = text::line_prefix(line);
         if prefix.priority == shape.priority && prefix.time == shape.time {
-            pending_blank.clear();
+            pending_blank = 0;
             continuing = true;
             column = prefix.column;
             records.push(Record {
@@ -290,22 +290,17 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
             && prefix.time == TimeStyle::None;
         match records.last_mut() {
             Some(record) if continuing && (indent > 0 || unindented_ok) => {
-                for _ in pending_blank.drain(..) {
+                for _ in 0..pending_blank {
                     record.message.push('\n');
                 }
+                pending_blank = 0;
                 record.message.push('\n');
                 record.message.push_str(&line[indent.min(column)..]);
                 record.lines.last = line_no;
             }
             _ => {
                 continuing = false;
-                for blank in pending_blank.drain(..) {
-                    unparsed.push(Unparsed {
-                        line: blank,
-                        raw: String::new(),
-                        reason: "blank line before any record".to_owned(),
-                    });
-                }
+                pending_blank = 0;
                 unparsed.push(Unparsed {
                     line: line_no,
                     raw: line.to_owned(),
