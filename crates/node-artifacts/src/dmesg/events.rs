@@ -33,6 +33,9 @@
 //! EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0 (channel:1 slot:0 page:0x1a2b offset:0x0 grain:32 syndrome:0x0)
 //! ```
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 use crate::dmesg::model::{KernelLog, Level};
@@ -429,8 +432,47 @@ enum CrashClass {
     Panic,
 }
 
+/// Every needle that a recognised line holds somewhere (a superset test:
+/// most kernel lines hold none, and one automaton pass rules them out).
+const NEEDLES: &[&str] = &[
+    " blocked for more than ",
+    "soft lockup - CPU#",
+    "hard LOCKUP",
+    " invoked oom-killer: ",
+    "BUG",
+    "Unable to handle kernel ",
+    "Oops",
+    "general protection fault",
+    "divide error: ",
+    "Kernel panic",
+    "Killed process ",
+    "nf_conntrack: table full",
+    "eighbo",
+    "Possible SYN flooding on port ",
+    "martian source ",
+    ": segfault at ",
+    "NETDEV WATCHDOG: ",
+    "ena ",
+    "emounting filesystem read-only",
+    "XFS (",
+    "EXT4-fs ",
+    " error, dev ",
+    "Buffer I/O error on dev",
+    "unregister_netdevice: waiting for ",
+    "[Hardware Error]:",
+    "EDAC ",
+];
+
+static PREFILTER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| AhoCorasick::new(NEEDLES).ok());
+
 fn recognise(line: &str, level: Option<Level>) -> Option<Start> {
-    // Cheap filters first: most lines are none of these.
+    // Most lines are none of these: one automaton pass rules them out. (If
+    // the automaton could not be built, every line takes the full path.)
+    if let Some(prefilter) = PREFILTER.as_ref()
+        && !prefilter.is_match(line)
+    {
+        return None;
+    }
     if let Some(start) = recognise_report(line) {
         return Some(start);
     }
