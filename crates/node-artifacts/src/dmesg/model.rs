@@ -39,7 +39,8 @@ pub enum Format {
         priority: PriorityStyle,
         /// The time stamp of each line.
         time: TimeStyle,
-        /// Whether lines carry a caller id (`[    T123]`, `[C0]`).
+        /// Whether lines carry a caller id (`[    T123]`, `[C0]`), judged from
+        /// the first record.
         caller: bool,
     },
     /// `/dev/kmsg` records (`prio,seq,usec,flags;message`), separated by
