@@ -251,21 +251,23 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
     let mut unparsed = Vec::new();
     // Column of the current record's message, for continuation lines.
     let mut column = 0usize;
-    let mut pending_blank = 0usize;
     // Whether the previous non-blank line was a record or its continuation:
     // an indented line after an unparsed line belongs to that line, not to
     // the last record.
     let mut continuing = false;
     for (line_no, line) in numbered_lines(input) {
         if line.is_empty() {
-            // A blank line is part of a message only when the message goes
-            // on after it; other blank lines carry nothing and are skipped.
-            pending_blank += 1;
+            // util-linux prints an empty line of a multi-line message (and a
+            // message's trailing newline) as an empty line, without
+            // indentation. Before any record a blank line carries nothing.
+            if continuing && let Some(record) = records.last_mut() {
+                record.message.push('\n');
+                record.lines.last = line_no;
+            }
             continue;
         }
         let prefix = text::line_prefix(line);
         if prefix.priority == shape.priority && prefix.time == shape.time {
-            pending_blank = 0;
             continuing = true;
             column = prefix.column;
             records.push(Record {
@@ -290,17 +292,12 @@ fn parse_text(input: &str) -> Parsed<KernelLog> {
             && prefix.time == TimeStyle::None;
         match records.last_mut() {
             Some(record) if continuing && (indent > 0 || unindented_ok) => {
-                for _ in 0..pending_blank {
-                    record.message.push('\n');
-                }
-                pending_blank = 0;
                 record.message.push('\n');
                 record.message.push_str(&line[indent.min(column)..]);
                 record.lines.last = line_no;
             }
             _ => {
                 continuing = false;
-                pending_blank = 0;
                 unparsed.push(Unparsed {
                     line: line_no,
                     raw: line.to_owned(),

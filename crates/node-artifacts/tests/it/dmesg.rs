@@ -182,6 +182,22 @@ fn util_linux_decode_output_matches_input() {
     assert_eq!(last.level, Some(Level::Info));
 }
 
+/// util-linux's `--decode` and `--json` outputs of one kmsg input with
+/// caller ids (the input itself is not in the corpus) describe the same
+/// records: parsing the decoded text gives what the JSON says.
+#[test]
+fn util_linux_caller_kmsg_decode_matches_json() {
+    let (Some(decoded), Some(expected)) = (
+        corpus_text("util-linux__tests_expected_dmesg_cid-kmsg-decode"),
+        expected_json("util-linux__tests_expected_dmesg_cid-kmsg-json"),
+    ) else {
+        return;
+    };
+    let parsed = parse_ok(&decoded);
+    assert_eq!(parsed.diagnostics, vec![]);
+    assert_eq!(as_expected(&parsed.value), expected);
+}
+
 /// `--show-delta` output: the since-boot part of `[ secs <delta>]` is read.
 #[test]
 fn util_linux_delta_output_matches_input() {
