@@ -148,6 +148,9 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
     let mut records: Vec<Record> = Vec::new();
     let mut unparsed = Vec::new();
     let mut caller_seen = false;
+    // Dictionary lines belong to the record just before them, not to one
+    // before an unparsed chunk.
+    let mut continuing = false;
     let bytes = input.as_bytes();
     let mut line = 1usize;
     let mut start = 0usize;
@@ -161,6 +164,7 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
         if !chunk.is_empty() {
             if let Some(header) = kmsg::header(chunk) {
                 caller_seen |= header.caller.is_some();
+                continuing = true;
                 records.push(Record {
                     facility: Some(Facility::from_code(header.priority >> 3)),
                     level: Some(Level::from_code(header.priority)),
@@ -175,8 +179,8 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
                         last: line,
                     },
                 });
-            } else if let (Some(entry), Some(record)) =
-                (chunk.strip_prefix(' '), records.last_mut())
+            } else if let (Some(entry), Some(record), true) =
+                (chunk.strip_prefix(' '), records.last_mut(), continuing)
             {
                 match entry.split_once('=') {
                     Some((key, value)) => {
@@ -190,6 +194,7 @@ fn parse_kmsg(input: &str) -> Parsed<KernelLog> {
                     }),
                 }
             } else {
+                continuing = false;
                 unparsed.push(Unparsed {
                     line,
                     raw: chunk.to_owned(),
