@@ -126,9 +126,9 @@ pub enum Caller {
 /// Syslog facility (the priority value divided by 8).
 ///
 /// Names follow util-linux `dmesg --decode`, which calls 12 to 15 `res0` to
-/// `res3`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// `res3`. Serialized as that name (`"kern"`, `"local2"`), or for
+/// [`Facility::Other`] as its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Facility {
     /// 0: kernel messages.
     Kern,
@@ -391,6 +391,12 @@ impl fmt::Display for Facility {
     }
 }
 
+impl Serialize for Facility {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl Level {
     /// The level for the low three bits of a priority value.
     pub fn from_code(code: u32) -> Level {
@@ -450,5 +456,39 @@ impl fmt::Display for Caller {
             Caller::Thread(id) => write!(f, "T{id}"),
             Caller::Cpu(id) => write!(f, "C{id}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Facility, Level};
+
+    #[test]
+    fn facility_codes_and_names_round_trip() {
+        for code in 0..=24 {
+            let facility = Facility::from_code(code);
+            assert_eq!(facility.code(), Some(code));
+            assert_eq!(Facility::from_name(&facility.to_string()), facility);
+        }
+        assert_eq!(Facility::from_code(18).to_string(), "local2");
+        assert_eq!(
+            Facility::from_name("bogus"),
+            Facility::Other("bogus".to_owned())
+        );
+        assert_eq!(Facility::from_name("bogus").code(), None);
+        assert_eq!(
+            serde_json::to_string(&Facility::Local(2)).expect("serializes"),
+            r#""local2""#
+        );
+    }
+
+    #[test]
+    fn level_codes_and_names_round_trip() {
+        for code in 0..8 {
+            let level = Level::from_code(code);
+            assert_eq!(level.code(), code);
+            assert_eq!(Level::from_name(&level.to_string()), Some(level));
+        }
+        assert_eq!(Level::from_code(150), Level::Info);
     }
 }
