@@ -7,4 +7,5 @@
 //! Nothing here parses; the generators only write what real tools write.
 
 pub mod bundle;
+pub mod dmesg;
 pub mod extra;

@@ -1,4 +1,5 @@
 //! Integration tests of `node-artifacts`, one module per artifact source.
 
+mod dmesg;
 mod extra;
 mod layout;
