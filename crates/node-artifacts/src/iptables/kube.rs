@@ -1,0 +1,1 @@
+//! The Kubernetes view over an iptables ruleset (filled below).

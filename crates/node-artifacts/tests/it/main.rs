@@ -1,0 +1,3 @@
+//! Integration tests of `node-artifacts`, one module per artifact source.
+
+mod iptables;
