@@ -303,6 +303,15 @@ pub(crate) fn parse_rule<'a>(
         }
     };
 
+    if let Some(Target::Dnat(nat) | Target::Snat(nat)) = &rule_target {
+        let has_ports = nat.to.as_ref().is_some_and(|r| r.ports.is_some());
+        let port_protocol = rule_matches.iter().any(|m| {
+            matches!(m, Match::Protocol(Neg { negated: false, value }) if matches!(value.number(), Some(6 | 17 | 33 | 132 | 136)))
+        });
+        if has_ports && !port_protocol {
+            notes.push("NAT port range without -p tcp, udp, sctp or dccp (iptables refuses this)".to_owned());
+        }
+    }
     let mut rule = Rule {
         line: line_no,
         counters: rule_counters,

@@ -64,13 +64,42 @@ pub(crate) fn port_range(text: &str) -> Option<PortRange> {
     (first <= last).then_some(PortRange { first, last })
 }
 
-/// Parses a decimal port number.
+/// Parses a decimal port number or a well-known service name (what
+/// `getservbyname` would resolve on a node; iptables-save prints numbers).
 pub(crate) fn port(text: &str) -> Option<u16> {
     if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return SERVICES.iter().find(|(name, _)| *name == text).map(|(_, port)| *port);
     }
     text.parse().ok()
 }
+
+/// Well-known service names from `/etc/services` that appear in rulesets.
+const SERVICES: [(&str, u16); 24] = [
+    ("ftp-data", 20),
+    ("ftp", 21),
+    ("ssh", 22),
+    ("telnet", 23),
+    ("smtp", 25),
+    ("domain", 53),
+    ("bootps", 67),
+    ("bootpc", 68),
+    ("tftp", 69),
+    ("http", 80),
+    ("pop3", 110),
+    ("ntp", 123),
+    ("imap", 143),
+    ("snmp", 161),
+    ("bgp", 179),
+    ("ldap", 389),
+    ("https", 443),
+    ("submission", 587),
+    ("ldaps", 636),
+    ("imaps", 993),
+    ("pop3s", 995),
+    ("mysql", 3306),
+    ("postgresql", 5432),
+    ("http-alt", 8080),
+];
 
 /// Prints a port range with `:` (`80`, `1024:65535`).
 pub(crate) fn write_port_range(out: &mut String, range: PortRange) {
@@ -207,7 +236,8 @@ pub(crate) fn ct_states(text: &str) -> Option<Vec<CtState>> {
             "SNAT" => CtState::Snat,
             "DNAT" => CtState::Dnat,
             "" => return None,
-            other => CtState::Other(other.to_owned()),
+            // The kernel knows no other state; iptables refuses the rule.
+            _ => return None,
         });
     }
     states.sort();
@@ -329,15 +359,13 @@ fn finish_nat(addr: Option<IpAddr>, addr_last: Option<IpAddr>, ports: Option<&st
                 Some((r, b)) => (r, Some(port(b)?)),
                 None => (p, None),
             };
-            let range = match range.split_once('-') {
-                Some((a, b)) => PortRange {
+            let range = match (port(range), range.split_once('-')) {
+                (Some(p), _) => PortRange { first: p, last: p },
+                (None, Some((a, b))) => PortRange {
                     first: port(a)?,
                     last: port(b)?,
                 },
-                None => {
-                    let p = port(range)?;
-                    PortRange { first: p, last: p }
-                }
+                (None, None) => return None,
             };
             if range.first > range.last || base == Some(0) {
                 return None;
@@ -414,7 +442,8 @@ mod tests {
         check(port_range("4:"), Some(PortRange { first: 4, last: 65535 }));
         check(port_range("4:3"), None);
         check(port_range("65536"), None);
-        check(port_range("ssh"), None);
+        check(port_range("ssh"), Some(PortRange { first: 22, last: 22 }));
+        check(port_range("echo-ssh"), None);
         check(port_list("53,80:90").map(|v| v.len()), Some(2));
     }
 
@@ -456,7 +485,7 @@ mod tests {
         ] {
             check(round(ok).as_deref(), Some(ok));
         }
-        check(nat_range("1.1.1.1:ssh"), None);
+        check(nat_range("1.1.1.1:echo-ssh"), None);
         check(nat_range("1.1.1.1:1000-2000/0"), None);
         check(nat_range(""), None);
     }
