@@ -414,9 +414,9 @@ fn physdev(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
         match opt.name {
             "--physdev-in" => set_once(&mut m.physdev_in, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
             "--physdev-out" => set_once(&mut m.physdev_out, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
-            "--physdev-is-in" => set_once(&mut m.is_in, opt.flag()?, opt.name)?,
-            "--physdev-is-out" => set_once(&mut m.is_out, opt.flag()?, opt.name)?,
-            "--physdev-is-bridged" => set_once(&mut m.is_bridged, opt.flag()?, opt.name)?,
+            "--physdev-is-in" => set_once(&mut m.is_in, !opt.flag()?, opt.name)?,
+            "--physdev-is-out" => set_once(&mut m.is_out, !opt.flag()?, opt.name)?,
+            "--physdev-is-bridged" => set_once(&mut m.is_bridged, !opt.flag()?, opt.name)?,
             _ => return Err(unknown("physdev", opt)),
         }
     }
@@ -506,7 +506,7 @@ fn owner(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
         match opt.name {
             "--uid-owner" => set_once(&mut m.uid, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
             "--gid-owner" => set_once(&mut m.gid, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
-            "--socket-exists" => set_once(&mut m.socket_exists, opt.flag()?, opt.name)?,
+            "--socket-exists" => set_once(&mut m.socket_exists, !opt.flag()?, opt.name)?,
             _ => return Err(unknown("owner", opt)),
         }
     }
@@ -562,8 +562,8 @@ fn neg_net(out: &mut String, option: &str, value: &Option<Neg<crate::iptables::m
 }
 
 fn flag(out: &mut String, option: &str, value: Option<bool>) {
-    if let Some(negated) = value {
-        bang(out, negated);
+    if let Some(positive) = value {
+        bang(out, !positive);
         out.push(' ');
         out.push_str(option);
     }

@@ -457,11 +457,11 @@ pub struct PhysdevMatch {
     pub physdev_in: Option<Neg<String>>,
     /// `[!] --physdev-out name`.
     pub physdev_out: Option<Neg<String>>,
-    /// `[!] --physdev-is-in` (`Some(negated)`).
+    /// `--physdev-is-in` is `Some(true)`, `! --physdev-is-in` is `Some(false)`.
     pub is_in: Option<bool>,
-    /// `[!] --physdev-is-out`.
+    /// `--physdev-is-out` is `Some(true)`, `! --physdev-is-out` is `Some(false)`.
     pub is_out: Option<bool>,
-    /// `[!] --physdev-is-bridged`.
+    /// `--physdev-is-bridged` is `Some(true)`, `! --physdev-is-bridged` is `Some(false)`.
     pub is_bridged: Option<bool>,
 }
 
@@ -518,7 +518,7 @@ pub struct OwnerMatch {
     pub uid: Option<Neg<String>>,
     /// `[!] --gid-owner id[-id]`.
     pub gid: Option<Neg<String>>,
-    /// `[!] --socket-exists` (`Some(negated)`).
+    /// `--socket-exists` is `Some(true)`, `! --socket-exists` is `Some(false)`.
     pub socket_exists: Option<bool>,
 }
 
