@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::iptables::model::{
-    IpNet, Match, Neg, Protocol, Rule, Ruleset, StatisticMatch, Table, TableBlock, Target,
+    ChainName, IpNet, Match, Neg, Protocol, Rule, Ruleset, StatisticMatch, Table, TableBlock, Target,
 };
 
 /// Services, endpoints, node ports and VPC CNI chains found in a ruleset.
@@ -35,11 +35,11 @@ pub struct KubeView {
     /// Amazon VPC CNI chains and what they do.
     pub vpc_cni: VpcCni,
     /// Kubernetes and VPC CNI chains by name.
-    pub chains: BTreeMap<String, KubeChain>,
+    pub chains: BTreeMap<ChainName, KubeChain>,
     #[serde(skip)]
     by_cluster_ip: HashMap<(IpAddr, u16), Vec<String>>,
     #[serde(skip)]
-    by_svc_chain: HashMap<String, String>,
+    by_svc_chain: HashMap<ChainName, String>,
 }
 
 /// One service port as kube-proxy programs it.
@@ -58,7 +58,7 @@ pub struct Service {
     /// Service port.
     pub port: Option<u16>,
     /// The `KUBE-SVC-*` chain.
-    pub svc_chain: Option<String>,
+    pub svc_chain: Option<ChainName>,
     /// External and load-balancer IPs with the kind the comment gives.
     pub external_ips: Vec<ExternalIp>,
     /// Endpoints in the order kube-proxy tries them.
@@ -84,7 +84,7 @@ pub struct ExternalIp {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Endpoint {
     /// The `KUBE-SEP-*` chain.
-    pub chain: String,
+    pub chain: ChainName,
     /// Pod address from the DNAT target.
     pub address: Option<IpAddr>,
     /// Pod port from the DNAT target.
@@ -112,7 +112,7 @@ pub struct NodePort {
     /// Node port number.
     pub port: u16,
     /// Chain jumped to (`KUBE-EXT-*`, `KUBE-SVC-*` …).
-    pub target_chain: Option<String>,
+    pub target_chain: Option<ChainName>,
     /// Whether the rule only matches `-d 127.0.0.0/8` (localhost node ports).
     pub localhost_only: bool,
     /// Whether this is the filter-table `REJECT` kube-proxy writes for a
@@ -126,7 +126,7 @@ pub struct NodePort {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KubeChain {
     /// Chain name.
-    pub name: String,
+    pub name: ChainName,
     /// Kind derived from the name.
     pub kind: KubeChainKind,
     /// Tables that declare the chain.
@@ -167,9 +167,9 @@ pub enum KubeChainKind {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct VpcCni {
     /// `AWS-SNAT-CHAIN-*` chains present.
-    pub snat_chains: Vec<String>,
+    pub snat_chains: Vec<ChainName>,
     /// `AWS-CONNMARK-CHAIN-*` chains present.
-    pub connmark_chains: Vec<String>,
+    pub connmark_chains: Vec<ChainName>,
     /// SNAT rules (`-j SNAT --to-source …`).
     pub snat_rules: Vec<CniSnat>,
     /// Destinations that are not SNATed (VPC CIDRs and
@@ -181,7 +181,7 @@ pub struct VpcCni {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CniSnat {
     /// Chain holding the rule.
-    pub chain: String,
+    pub chain: ChainName,
     /// `--to-source` address.
     pub to_source: Option<IpAddr>,
     /// `--random`.
@@ -198,7 +198,7 @@ pub struct CniSnat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CniExclusion {
     /// Chain holding the rule.
-    pub chain: String,
+    pub chain: ChainName,
     /// The destination network.
     pub cidr: IpNet,
     /// The rule comment.
@@ -253,7 +253,7 @@ impl KubeView {
                 view.by_cluster_ip.entry((ip, port)).or_default().push(key.clone());
             }
         }
-        let chain_services: Vec<(String, String)> = view
+        let chain_services: Vec<(ChainName, String)> = view
             .services
             .iter()
             .flat_map(|(key, s)| {
@@ -370,7 +370,7 @@ impl KubeView {
                 let destination = rule.destination().filter(|d| !d.negated).map(|d| d.value.addr);
                 let port = first_dport(rule);
                 let protocol = rule.protocol().cloned();
-                let jump = rule.jump_chain().map(str::to_owned);
+                let jump = rule.jump_chain_name().cloned();
                 let line = rule.line;
                 match kind {
                     "cluster IP" => {
@@ -399,7 +399,7 @@ impl KubeView {
             }
         }
         // Endpoints: walk each service chain in rule order.
-        let svc_chains: Vec<(String, String)> = self
+        let svc_chains: Vec<(String, ChainName)> = self
             .services
             .iter()
             .filter_map(|(key, s)| Some((key.clone(), s.svc_chain.clone()?)))
@@ -409,7 +409,7 @@ impl KubeView {
             let mut endpoints = Vec::new();
             let mut remaining = 1.0f64;
             for rule in &chain.rules {
-                let Some(sep) = rule.jump_chain().filter(|c| c.starts_with("KUBE-SEP-")) else { continue };
+                let Some(sep) = rule.jump_chain_name().filter(|c| c.starts_with("KUBE-SEP-")) else { continue };
                 let probability = rule.matches.iter().find_map(|m| match m {
                     Match::Statistic(StatisticMatch::Random { negated: false, probability }) => Some(*probability),
                     _ => None,
@@ -417,7 +417,7 @@ impl KubeView {
                 let affinity = rule.matches.iter().any(|m| matches!(m, Match::Recent(_)));
                 if affinity {
                     // Affinity rules come first and do not consume share.
-                    if endpoints.iter().any(|e: &Endpoint| e.chain == sep) {
+                    if endpoints.iter().any(|e: &Endpoint| &e.chain == sep) {
                         continue;
                     }
                 }
@@ -427,7 +427,7 @@ impl KubeView {
                 }
                 let (address, port, dnat_line) = endpoint_target(block, sep);
                 endpoints.push(Endpoint {
-                    chain: sep.to_owned(),
+                    chain: sep.clone(),
                     address,
                     port,
                     probability,
@@ -466,7 +466,7 @@ impl KubeView {
                     service: key.to_owned(),
                     protocol: rule.protocol().cloned(),
                     port,
-                    target_chain: rule.jump_chain().map(str::to_owned),
+                    target_chain: rule.jump_chain_name().cloned(),
                     localhost_only,
                     no_endpoints: false,
                     line: rule.line,
@@ -579,11 +579,11 @@ fn chain_kind(name: &str) -> Option<KubeChainKind> {
     })
 }
 
-fn read_cni_snat(cni: &mut VpcCni, chain: &str, rules: &[Rule]) {
+fn read_cni_snat(cni: &mut VpcCni, chain: &ChainName, rules: &[Rule]) {
     for rule in rules {
         match &rule.target {
             Some(Target::Snat(nat)) => cni.snat_rules.push(CniSnat {
-                chain: chain.to_owned(),
+                chain: chain.clone(),
                 to_source: nat.to.as_ref().and_then(|r| r.addr),
                 random: nat.random,
                 random_fully: nat.random_fully,
@@ -610,9 +610,9 @@ fn read_cni_snat(cni: &mut VpcCni, chain: &str, rules: &[Rule]) {
     }
 }
 
-fn exclusion(chain: &str, cidr: IpNet, rule: &Rule) -> CniExclusion {
+fn exclusion(chain: &ChainName, cidr: IpNet, rule: &Rule) -> CniExclusion {
     CniExclusion {
-        chain: chain.to_owned(),
+        chain: chain.clone(),
         cidr,
         comment: rule.comment().map(str::to_owned),
         line: rule.line,

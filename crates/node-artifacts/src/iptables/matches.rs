@@ -321,7 +321,7 @@ fn addrtype(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
             _ => return Err(unknown("addrtype", opt)),
         }
     }
-    Ok(Match::Addrtype(m))
+    Ok(Match::Addrtype(Box::new(m)))
 }
 
 /// The statistic module stores the probability as a 31-bit fraction.
@@ -400,12 +400,12 @@ fn set(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
         }
     }
     let (negated, name, flags) = found.ok_or("set needs --match-set")?;
-    Ok(Match::Set(SetMatch {
+    Ok(Match::Set(Box::new(SetMatch {
         negated,
         name,
         flags,
         extra,
-    }))
+    })))
 }
 
 fn physdev(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
@@ -420,7 +420,7 @@ fn physdev(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
             _ => return Err(unknown("physdev", opt)),
         }
     }
-    Ok(Match::Physdev(m))
+    Ok(Match::Physdev(Box::new(m)))
 }
 
 fn limit(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
@@ -510,7 +510,7 @@ fn owner(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
             _ => return Err(unknown("owner", opt)),
         }
     }
-    Ok(Match::Owner(m))
+    Ok(Match::Owner(Box::new(m)))
 }
 
 fn socket(opts: &[Opt<'_, '_>]) -> Result<Match, String> {

@@ -143,11 +143,11 @@ impl<'a> Builder<'a> {
             line,
             reason: reason.clone(),
         });
-        self.lines.push(Line::Unparsed(Unparsed {
+        self.lines.push(Line::Unparsed(Box::new(Unparsed {
             line,
             raw: raw.to_owned(),
             reason,
-        }));
+        })));
     }
 
     fn line(&mut self, line_no: usize, line: &'a str) {
@@ -262,7 +262,7 @@ impl<'a> Builder<'a> {
             return;
         }
         let mut chain = Chain {
-            name: name.to_owned(),
+            name: ChainName::new(name),
             policy,
             counters,
             line: Some(line_no),
@@ -290,8 +290,8 @@ impl<'a> Builder<'a> {
         };
         self.notes.clear();
         let block = &self.tables[table];
-        let is_chain = |name: &str| block.chain_index.contains_key(name);
-        match rule::parse_rule(line_no, line, &mut self.scratch, &is_chain, &mut self.notes) {
+        let resolve = |name: &str| block.chain_index.get_key_value(name).map(|(k, _)| k.clone());
+        match rule::parse_rule(line_no, line, &mut self.scratch, &resolve, &mut self.notes) {
             Err(reason) => self.unparsed(line_no, line, reason),
             Ok(rule) => {
                 self.saw_dump = true;
@@ -331,6 +331,15 @@ impl<'a> Builder<'a> {
 
     fn finish(mut self, final_newline: bool) -> Parsed<Ruleset> {
         self.close_uncommitted();
+        // Vectors grow by doubling; most kube-proxy chains hold two rules,
+        // so trimming them returns a large share of the model's memory.
+        for block in &mut self.tables {
+            block.chains.shrink_to_fit();
+            for chain in &mut block.chains {
+                chain.rules.shrink_to_fit();
+            }
+        }
+        self.lines.shrink_to_fit();
         self.diagnostics.sort_by_key(|d| d.line);
         Parsed {
             value: Ruleset {
@@ -348,4 +357,13 @@ fn canonical_chain_differs(chain: &Chain, line: &str) -> bool {
     let mut out = String::with_capacity(line.len());
     render::write_chain(&mut out, chain);
     out != line
+}
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        use super::*;
+        eprintln!("Rule {} Match {} Target {} Line {} Chain {} NatTarget {}", size_of::<Rule>(), size_of::<Match>(), size_of::<Target>(), size_of::<Line>(), size_of::<Chain>(), size_of::<NatTarget>());
+    }
 }

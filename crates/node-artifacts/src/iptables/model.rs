@@ -6,12 +6,89 @@
 //! structural view by index, so that comments, blank lines, unparsed lines and
 //! rules appended to chains in any order render back exactly where they were.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::diag::Unparsed;
+
+/// A chain name, shared between the chain, its rules and the jumps to it so
+/// that a 75,000-line dump does not hold 100,000 copies of chain names.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainName(Arc<str>);
+
+impl fmt::Debug for ChainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl ChainName {
+    /// Makes a chain name.
+    pub fn new(name: &str) -> Self {
+        Self(Arc::from(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for ChainName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ChainName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ChainName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ChainName {
+    fn from(name: &str) -> Self {
+        Self::new(name)
+    }
+}
+
+impl PartialEq<str> for ChainName {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ChainName {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl Serialize for ChainName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 /// A parsed `iptables-save` / `ip6tables-save` dump.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,7 +141,7 @@ pub enum Line {
         table: usize,
     },
     /// A line that could not be understood, kept verbatim.
-    Unparsed(Unparsed),
+    Unparsed(Box<Unparsed>),
 }
 
 /// The netfilter table a block belongs to.
@@ -99,7 +176,7 @@ pub struct TableBlock {
     pub chains: Vec<Chain>,
     /// Chain name to index in [`TableBlock::chains`].
     #[serde(skip)]
-    pub(crate) chain_index: HashMap<String, usize>,
+    pub(crate) chain_index: HashMap<ChainName, usize>,
 }
 
 /// The built-in policy of a chain.
@@ -127,7 +204,7 @@ pub struct Counters {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chain {
     /// Chain name.
-    pub name: String,
+    pub name: ChainName,
     /// Policy of a built-in chain; `None` for user chains (`-`).
     pub policy: Option<Policy>,
     /// Counters from the declaration, when present.
@@ -159,7 +236,7 @@ pub struct Rule {
     /// `[packets:bytes]` prefix (or `-c packets bytes`), when present.
     pub counters: Option<Counters>,
     /// The chain the rule is appended to.
-    pub chain: String,
+    pub chain: ChainName,
     /// Matches in canonical order: generic ones (`-s -d -i -o -p -f`) first,
     /// then the `-m` modules in the order they were loaded.
     pub matches: Vec<Match>,
@@ -272,19 +349,19 @@ pub enum Match {
     /// `-m connmark [!] --mark value[/mask]`.
     Connmark(Neg<MarkMask>),
     /// `-m addrtype`.
-    Addrtype(AddrtypeMatch),
+    Addrtype(Box<AddrtypeMatch>),
     /// `-m statistic`.
     Statistic(StatisticMatch),
     /// `-m set [!] --match-set name flags`.
-    Set(SetMatch),
+    Set(Box<SetMatch>),
     /// `-m physdev`.
-    Physdev(PhysdevMatch),
+    Physdev(Box<PhysdevMatch>),
     /// `-m limit --limit rate [--limit-burst n]`.
     Limit(LimitMatch),
     /// `-m recent`.
     Recent(Box<RecentMatch>),
     /// `-m owner`.
-    Owner(OwnerMatch),
+    Owner(Box<OwnerMatch>),
     /// `-m icmp [!] --icmp-type type[/code]`.
     Icmp(Neg<String>),
     /// `-m icmp6 [!] --icmpv6-type type[/code]`.
@@ -548,12 +625,12 @@ pub enum Target {
     /// `-j CHAIN` to a user chain.
     Jump {
         /// Chain name.
-        chain: String,
+        chain: ChainName,
     },
     /// `-g CHAIN`.
     Goto {
         /// Chain name.
-        chain: String,
+        chain: ChainName,
     },
     /// `-j DNAT`.
     Dnat(NatTarget),
@@ -571,15 +648,15 @@ pub enum Target {
     /// `-j CONNMARK`.
     Connmark(ConnmarkTarget),
     /// `-j LOG`.
-    Log(LogTarget),
+    Log(Box<LogTarget>),
     /// `-j NFLOG`.
-    Nflog(NflogTarget),
+    Nflog(Box<NflogTarget>),
     /// `-j CT`.
-    Ct(CtTarget),
+    Ct(Box<CtTarget>),
     /// `-j NOTRACK`.
     Notrack,
     /// `-j TPROXY`.
-    Tproxy(TproxyTarget),
+    Tproxy(Box<TproxyTarget>),
     /// Any other target extension, kept whole.
     Other {
         /// Target name after `-j`.

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::iptables::model::{
-    Chain, Family, IpNet, Line, Match, MultiportKind, Neg, PortRange, Protocol, Rule, Ruleset,
+    Chain, ChainName, Family, IpNet, Line, Match, MultiportKind, Neg, PortRange, Protocol, Rule, Ruleset,
     Table, TableBlock, Target,
 };
 
@@ -256,6 +256,11 @@ impl Rule {
 
     /// The chain this rule jumps or goes to, if its target is a user chain.
     pub fn jump_chain(&self) -> Option<&str> {
+        self.jump_chain_name().map(ChainName::as_str)
+    }
+
+    /// Like [`Rule::jump_chain`], as the shared [`ChainName`].
+    pub fn jump_chain_name(&self) -> Option<&ChainName> {
         match &self.target {
             Some(Target::Jump { chain } | Target::Goto { chain }) => Some(chain),
             _ => None,

@@ -15,7 +15,7 @@ use nom::sequence::{delimited, separated_pair};
 use nom::{IResult, Parser};
 
 use crate::iptables::matches::{self, Opt, module_accepts};
-use crate::iptables::model::{Counters, IpNet, Match, Neg, Protocol, Rule, Target};
+use crate::iptables::model::{ChainName, Counters, IpNet, Match, Neg, Protocol, Rule, Target};
 use crate::iptables::tokens::{Tok, push_arg, tokenize};
 use crate::iptables::{targets, values};
 
@@ -55,13 +55,13 @@ pub(crate) fn counters(i: &str) -> IResult<&str, Counters> {
         .parse(i)
 }
 
-/// Parses one rule line. `is_chain` says whether a name is a chain declared
+/// Parses one rule line. `resolve` gives the shared name of a chain declared
 /// in the current table. Notes about parts kept whole go to `notes`.
 pub(crate) fn parse_rule<'a>(
     line_no: usize,
     line: &'a str,
     scratch: &mut Scratch<'a>,
-    is_chain: &dyn Fn(&str) -> bool,
+    resolve: &dyn Fn(&str) -> Option<ChainName>,
     notes: &mut Vec<String>,
 ) -> Result<Rule, String> {
     tokenize(line, &mut scratch.toks).map_err(str::to_owned)?;
@@ -85,7 +85,7 @@ pub(crate) fn parse_rule<'a>(
         _ => return Err("expected -A CHAIN".to_owned()),
     }
     let chain = match toks.get(i + 1) {
-        Some(t) if !t.is_option() && !t.is_bang() => t.text.to_string(),
+        Some(t) if !t.is_option() && !t.is_bang() => resolve(&t.text).unwrap_or_else(|| ChainName::new(&t.text)),
         _ => return Err("missing chain name after -A".to_owned()),
     };
     i += 2;
@@ -289,11 +289,10 @@ pub(crate) fn parse_rule<'a>(
                     return Err("-g takes no target options".to_owned());
                 }
                 Some(Target::Goto {
-                    chain: name.to_owned(),
+                    chain: resolve(name).unwrap_or_else(|| ChainName::new(name)),
                 })
             } else {
-                let declared = is_chain(name);
-                Some(targets::build(name, &opts_buf, declared, ipv6).unwrap_or_else(|reason| {
+                Some(targets::build(name, &opts_buf, resolve(name), ipv6).unwrap_or_else(|reason| {
                     if !reason.ends_with("is not typed") {
                         notes.push(format!("kept -j {name} whole: {reason}"));
                     }

@@ -10,16 +10,21 @@ use std::fmt::Write as _;
 
 use crate::iptables::matches::{Opt, write_tokens};
 use crate::iptables::model::{
-    ConnmarkTarget, CtTarget, LogTarget, MarkMask, MasqueradeTarget, NatTarget, NflogTarget,
+    ChainName, ConnmarkTarget, CtTarget, LogTarget, MarkMask, MasqueradeTarget, NatTarget, NflogTarget,
     PortRange, Target, TproxyTarget,
 };
 use crate::iptables::tokens::{push_arg, push_save_string};
 use crate::iptables::values;
 
-/// Builds the target of `-j name opts…`. `is_chain` tells whether `name` is a
-/// chain declared in the current table; `ipv6` whether the rule has IPv6
-/// addresses (for REJECT's family-specific default).
-pub(crate) fn build(name: &str, opts: &[Opt<'_, '_>], is_chain: bool, ipv6: bool) -> Result<Target, String> {
+/// Builds the target of `-j name opts…`. `declared` is the shared name of the
+/// chain `name` when the current table declares it; `ipv6` tells whether the
+/// rule has IPv6 addresses (for REJECT's family-specific default).
+pub(crate) fn build(
+    name: &str,
+    opts: &[Opt<'_, '_>],
+    declared: Option<ChainName>,
+    ipv6: bool,
+) -> Result<Target, String> {
     if let Some(opt) = opts.iter().find(|o| o.negated) {
         return Err(format!("target option {} cannot be negated", opt.name));
     }
@@ -36,9 +41,10 @@ pub(crate) fn build(name: &str, opts: &[Opt<'_, '_>], is_chain: bool, ipv6: bool
         "RETURN" => no_options(Target::Return),
         "QUEUE" => no_options(Target::Queue),
         "NOTRACK" => no_options(Target::Notrack),
-        _ if is_chain => no_options(Target::Jump {
-            chain: name.to_owned(),
-        }),
+        _ if declared.is_some() => match declared {
+            Some(chain) if opts.is_empty() => Ok(Target::Jump { chain }),
+            _ => Err(format!("jump to chain {name} takes no options")),
+        },
         "DNAT" => nat(opts, "--to-destination").map(Target::Dnat),
         "SNAT" => nat(opts, "--to-source").map(Target::Snat),
         "MASQUERADE" => masquerade(opts),
@@ -251,7 +257,7 @@ fn log(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
             _ => return Err(format!("LOG option {} is not typed", opt.name)),
         }
     }
-    Ok(Target::Log(target))
+    Ok(Target::Log(Box::new(target)))
 }
 
 fn nflog(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
@@ -266,7 +272,7 @@ fn nflog(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
             _ => return Err(format!("NFLOG option {} is not typed", opt.name)),
         }
     }
-    Ok(Target::Nflog(target))
+    Ok(Target::Nflog(Box::new(target)))
 }
 
 fn ct(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
@@ -285,7 +291,7 @@ fn ct(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
             }
         }
     }
-    Ok(Target::Ct(target))
+    Ok(Target::Ct(Box::new(target)))
 }
 
 fn tproxy(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
@@ -299,7 +305,7 @@ fn tproxy(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
             _ => return Err(format!("TPROXY option {} is not typed", opt.name)),
         }
     }
-    Ok(Target::Tproxy(target))
+    Ok(Target::Tproxy(Box::new(target)))
 }
 
 /// Prints ` -j NAME options` (or ` -g CHAIN`).

@@ -434,3 +434,19 @@ fn crlf_round_trips() {
     // unparsed and the rest falls outside any table; nothing is lost.
     assert_eq!(parsed.value.unparsed_count(), 4);
 }
+
+/// The benchmark generator writes a clean dump whose Kubernetes view has
+/// every service with all of its endpoints.
+#[test]
+fn generated_kube_proxy_ruleset_is_clean() {
+    let text = fixture_gen::iptables::kube_proxy_ruleset(200, 3);
+    let parsed = iptables::parse(&text).unwrap();
+    assert_eq!(parsed.diagnostics, vec![]);
+    let ruleset = parsed.value;
+    assert!(ruleset.rules().all(|(_, r)| r.raw.is_none()), "generator output is not canonical");
+    assert_eq!(ruleset.render(), text);
+    let view = KubeView::new(&ruleset);
+    assert_eq!(view.services.len(), 200);
+    assert!(view.services().all(|s| s.endpoints.len() == 3 && s.endpoints.iter().all(|e| e.address.is_some())));
+    assert_eq!(view.node_ports().len(), 20);
+}
