@@ -20,14 +20,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let text = std::fs::read_to_string(path)?;
             let parsed = iptables::parse(&text)?;
             if rest.first().is_some_and(|a| a == "--parse-only") {
-                println!("{} bytes, {} lines", text.len(), parsed.value.lines.len());
+                println!("{} bytes, {} lines", text.len(), parsed.value.line_count());
                 return Ok(());
             }
             let view = KubeView::new(&parsed.value);
             println!(
                 "{} bytes, {} lines, {} rules, {} diagnostics, {} services",
                 text.len(),
-                parsed.value.lines.len(),
+                parsed.value.line_count(),
                 parsed.value.rules().count(),
                 parsed.diagnostics.len(),
                 view.services.len()

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let raw = rules.iter().filter(|r| r.raw.is_some()).count();
                 println!(
                     "{path}: {} lines, {} rules, {} kept raw, {} diagnostics, render exact: {}",
-                    parsed.value.lines.len(),
+                    parsed.value.line_count(),
                     rules.len(),
                     raw,
                     parsed.diagnostics.len(),

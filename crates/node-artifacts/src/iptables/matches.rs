@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::iptables::model::{
     AddrtypeMatch, ConntrackMatch, LimitMatch, Match, MultiportKind, MultiportMatch, Neg,
-    OwnerMatch, PhysdevMatch, RecentMatch, RecentMode, SetMatch, SocketMatch, StatisticMatch,
+    OtherMatch, OwnerMatch, PhysdevMatch, RecentMatch, RecentMode, SetMatch, SocketMatch, StatisticMatch,
     TcpFlags, TcpMatch, UdpMatch,
 };
 use crate::iptables::tokens::{Tok, push_arg, push_save_string};
@@ -170,10 +170,10 @@ pub(crate) fn other(module: &str, opts: &[Opt<'_, '_>]) -> Match {
         args.push(opt.name.to_owned());
         args.extend(opt.args.iter().map(|t| t.text.to_string()));
     }
-    Match::Other {
+    Match::Other(Box::new(OtherMatch {
         module: module.to_owned(),
         args,
-    }
+    }))
 }
 
 fn unknown(module: &str, opt: &Opt<'_, '_>) -> String {
@@ -802,10 +802,10 @@ pub(crate) fn write_module(out: &mut String, m: &Match) {
                 out.push_str(" --restore-skmark");
             }
         }
-        Match::Other { module, args } => {
+        Match::Other(other) => {
             out.push_str(" -m");
-            push_arg(out, module);
-            write_tokens(out, args);
+            push_arg(out, &other.module);
+            write_tokens(out, &other.args);
         }
     }
 }

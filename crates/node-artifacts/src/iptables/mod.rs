@@ -40,7 +40,8 @@
 //!
 //! # Losslessness
 //!
-//! Every input line becomes exactly one [`Line`]. A rule or chain declaration
+//! Every input line is covered by exactly one [`Line`] entry (runs of chain
+//! declarations and of one chain's rules share an entry). A rule or chain declaration
 //! keeps its text in `raw` only when the canonical rendering of its typed
 //! form differs from the input, so [`Ruleset::render`] reproduces any parsed
 //! input byte for byte while an iptables-save dump costs no copy of its text.
@@ -131,7 +132,7 @@ impl<'a> Builder<'a> {
             saw_dump: false,
             current: None,
             tables: Vec::new(),
-            lines: Vec::with_capacity(estimate),
+            lines: Vec::with_capacity(estimate / 4 + 16),
             diagnostics: Vec::new(),
             scratch: rule::Scratch::default(),
             notes: Vec::new(),
@@ -257,8 +258,8 @@ impl<'a> Builder<'a> {
             chain.counters = counters;
             chain.line = Some(line_no);
             let differs = canonical_chain_differs(chain, line);
-            chain.raw = differs.then(|| line.to_owned());
-            self.lines.push(Line::Chain { table, chain: existing });
+            chain.raw = differs.then(|| line.into());
+            self.push_chain_line(table, existing);
             return;
         }
         let mut chain = Chain {
@@ -270,13 +271,47 @@ impl<'a> Builder<'a> {
             rules: Vec::new(),
         };
         if canonical_chain_differs(&chain, line) {
-            chain.raw = Some(line.to_owned());
+            chain.raw = Some(line.into());
         }
         block.chain_index.insert(chain.name.clone(), block.chains.len());
         block.chains.push(chain);
-        self.lines.push(Line::Chain {
+        let index = block.chains.len() - 1;
+        self.push_chain_line(table, index);
+    }
+
+    /// Records a chain declaration line, extending the current run when it
+    /// directly follows the previous declaration.
+    fn push_chain_line(&mut self, table: usize, chain: usize) {
+        if let Some(Line::Chains { table: t, first, count }) = self.lines.last_mut()
+            && *t == table
+            && *first + *count == chain
+        {
+            *count += 1;
+            return;
+        }
+        self.lines.push(Line::Chains {
             table,
-            chain: block.chains.len() - 1,
+            first: chain,
+            count: 1,
+        });
+    }
+
+    /// Records a rule line, extending the current run when it directly
+    /// follows the previous rule of the same chain (as iptables-save prints).
+    fn push_rule_line(&mut self, table: usize, chain: usize, rule: usize) {
+        if let Some(Line::Rules { table: t, chain: c, first, count }) = self.lines.last_mut()
+            && *t == table
+            && *c == chain
+            && *first + *count == rule
+        {
+            *count += 1;
+            return;
+        }
+        self.lines.push(Line::Rules {
+            table,
+            chain,
+            first: rule,
+            count: 1,
         });
     }
 
@@ -319,12 +354,16 @@ impl<'a> Builder<'a> {
                     }
                 };
                 let rules = &mut block.chains[chain].rules;
+                // Most kube-proxy chains hold one to four rules: grow small
+                // vectors one slot at a time instead of jumping to four, which
+                // keeps peak memory near the final size (realloc of a small
+                // block is cheap); long chains still grow by doubling.
+                if rules.len() == rules.capacity() && rules.len() < 8 {
+                    rules.reserve_exact(1);
+                }
                 rules.push(rule);
-                self.lines.push(Line::Rule {
-                    table,
-                    chain,
-                    rule: rules.len() - 1,
-                });
+                let index = rules.len() - 1;
+                self.push_rule_line(table, chain, index);
             }
         }
     }

@@ -95,7 +95,9 @@ impl Serialize for ChainName {
 pub struct Ruleset {
     /// Tables in the order their `*table` headers appear.
     pub tables: Vec<TableBlock>,
-    /// One entry per input line, in input order (entry `i` is line `i + 1`).
+    /// The input's layout in order: every input line is covered by exactly
+    /// one entry, and runs of consecutive chain declarations or of
+    /// consecutive rules of one chain share an entry (see [`Line::span`]).
     pub lines: Vec<Line>,
     /// Whether the input ended with a line terminator.
     pub final_newline: bool,
@@ -103,7 +105,7 @@ pub struct Ruleset {
     pub crlf: bool,
 }
 
-/// What one input line is, pointing into [`Ruleset::tables`] by index.
+/// What a run of input lines is, pointing into [`Ruleset::tables`] by index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Line {
@@ -119,21 +121,25 @@ pub enum Line {
         /// Index into [`Ruleset::tables`].
         table: usize,
     },
-    /// A `:CHAIN POLICY [packets:bytes]` declaration.
-    Chain {
+    /// `count` consecutive `:CHAIN POLICY [packets:bytes]` declarations.
+    Chains {
         /// Index into [`Ruleset::tables`].
         table: usize,
-        /// Index into [`TableBlock::chains`].
-        chain: usize,
+        /// Index of the first one in [`TableBlock::chains`].
+        first: usize,
+        /// How many lines the run covers.
+        count: usize,
     },
-    /// An `-A CHAIN …` rule.
-    Rule {
+    /// `count` consecutive `-A CHAIN …` rules of one chain.
+    Rules {
         /// Index into [`Ruleset::tables`].
         table: usize,
         /// Index into [`TableBlock::chains`].
         chain: usize,
-        /// Index into [`Chain::rules`].
-        rule: usize,
+        /// Index of the first one in [`Chain::rules`].
+        first: usize,
+        /// How many lines the run covers.
+        count: usize,
     },
     /// The `COMMIT` that closes a table.
     Commit {
@@ -142,6 +148,16 @@ pub enum Line {
     },
     /// A line that could not be understood, kept verbatim.
     Unparsed(Box<Unparsed>),
+}
+
+impl Line {
+    /// How many input lines this entry covers.
+    pub fn span(&self) -> usize {
+        match self {
+            Line::Chains { count, .. } | Line::Rules { count, .. } => *count,
+            _ => 1,
+        }
+    }
 }
 
 /// The netfilter table a block belongs to.
@@ -214,7 +230,7 @@ pub struct Chain {
     pub line: Option<usize>,
     /// The declaration verbatim, kept only when it is not in canonical form.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw: Option<String>,
+    pub raw: Option<Box<str>>,
     /// Rules appended to this chain, in input order.
     pub rules: Vec<Rule>,
 }
@@ -244,8 +260,10 @@ pub struct Rule {
     pub target: Option<Target>,
     /// The line verbatim, kept only when the canonical rendering of the typed
     /// rule differs from it (another writer's order, spacing, number forms).
+    /// A boxed `str` rather than a `String`: it is never grown, and the
+    /// saved word per rule matters on nodes with 50,000 rules.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw: Option<String>,
+    pub raw: Option<Box<str>>,
 }
 
 /// An address with a prefix length, as in `-s 10.0.0.0/8`.
@@ -376,13 +394,17 @@ pub enum Match {
     /// `-m socket`.
     Socket(SocketMatch),
     /// Any other module (or a known module with options this parser does not
-    /// type), kept whole.
-    Other {
-        /// Module name after `-m`.
-        module: String,
-        /// The option tokens after the module name, unquoted.
-        args: Vec<String>,
-    },
+    /// type), kept whole. Boxed so that the common matches stay small.
+    Other(Box<OtherMatch>),
+}
+
+/// A module kept whole: its name and option tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherMatch {
+    /// Module name after `-m`.
+    pub module: String,
+    /// The option tokens after the module name, unquoted.
+    pub args: Vec<String>,
 }
 
 /// `-m tcp` options.

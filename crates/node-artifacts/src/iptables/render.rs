@@ -10,48 +10,72 @@ impl Ruleset {
     /// Renders the ruleset. For a parsed input this gives back the input byte
     /// for byte; lines without kept text are printed in canonical form.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(self.lines.len() * 96);
+        let mut out = String::with_capacity(self.line_count() * 100);
         let terminator = if self.crlf { "\r\n" } else { "\n" };
-        let count = self.lines.len();
-        for (i, line) in self.lines.iter().enumerate() {
+        let total = self.line_count();
+        let mut written = 0usize;
+        let mut end_line = |out: &mut String| {
+            written += 1;
+            if written < total || self.final_newline {
+                out.push_str(terminator);
+            }
+        };
+        for line in &self.lines {
             match line {
-                Line::Blank => {}
-                Line::Comment { text } => out.push_str(text),
+                Line::Blank => end_line(&mut out),
+                Line::Comment { text } => {
+                    out.push_str(text);
+                    end_line(&mut out);
+                }
                 Line::Table { table } => {
                     out.push('*');
                     if let Some(block) = self.tables.get(*table) {
                         out.push_str(block.table.name());
                     }
+                    end_line(&mut out);
                 }
-                Line::Chain { table, chain } => {
-                    if let Some(chain) = self.tables.get(*table).and_then(|t| t.chains.get(*chain)) {
+                Line::Chains { table, first, count } => {
+                    let chains = self.tables.get(*table).map_or(&[][..], |t| &t.chains[..]);
+                    for chain in chains.iter().skip(*first).take(*count) {
                         match &chain.raw {
                             Some(raw) => out.push_str(raw),
                             None => write_chain(&mut out, chain),
                         }
+                        end_line(&mut out);
                     }
                 }
-                Line::Rule { table, chain, rule } => {
-                    let rule = self
+                Line::Rules { table, chain, first, count } => {
+                    let rules = self
                         .tables
                         .get(*table)
                         .and_then(|t| t.chains.get(*chain))
-                        .and_then(|c| c.rules.get(*rule));
-                    if let Some(rule) = rule {
+                        .map_or(&[][..], |c| &c.rules[..]);
+                    for rule in rules.iter().skip(*first).take(*count) {
                         match &rule.raw {
                             Some(raw) => out.push_str(raw),
                             None => write_rule(&mut out, rule),
                         }
+                        end_line(&mut out);
                     }
                 }
-                Line::Commit { .. } => out.push_str("COMMIT"),
-                Line::Unparsed(unparsed) => out.push_str(&unparsed.raw),
-            }
-            if i + 1 < count || self.final_newline {
-                out.push_str(terminator);
+                Line::Commit { .. } => {
+                    out.push_str("COMMIT");
+                    end_line(&mut out);
+                }
+                Line::Unparsed(unparsed) => {
+                    out.push_str(&unparsed.raw);
+                    end_line(&mut out);
+                }
             }
         }
         out
+    }
+}
+
+impl Ruleset {
+    /// Number of input lines the ruleset covers.
+    pub fn line_count(&self) -> usize {
+        self.lines.iter().map(Line::span).sum()
     }
 }
 
@@ -68,7 +92,7 @@ impl Rule {
     /// two are the same).
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
         match &self.raw {
-            Some(raw) => raw.as_str().into(),
+            Some(raw) => (**raw).into(),
             None => self.to_canonical_string().into(),
         }
     }

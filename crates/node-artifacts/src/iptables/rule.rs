@@ -322,7 +322,7 @@ pub(crate) fn parse_rule<'a>(
     scratch.render.clear();
     write_rule(&mut scratch.render, &rule);
     if scratch.render != line {
-        rule.raw = Some(line.to_owned());
+        rule.raw = Some(line.into());
     }
     Ok(rule)
 }
