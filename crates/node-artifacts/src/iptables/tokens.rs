@@ -105,7 +105,11 @@ pub(crate) fn push_arg(out: &mut String, value: &str) {
 /// `"`, `\` and `'` escaped.
 pub(crate) fn push_save_string(out: &mut String, value: &str) {
     out.push(' ');
+    // iptables-save would also print a value starting with `-` bare, which
+    // iptables-restore then reads as an option; quote it so the canonical
+    // form always parses back.
     let bare = !value.is_empty()
+        && !value.starts_with('-')
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');

@@ -450,3 +450,160 @@ fn generated_kube_proxy_ruleset_is_clean() {
     assert!(view.services().all(|s| s.endpoints.len() == 3 && s.endpoints.iter().all(|e| e.address.is_some())));
     assert_eq!(view.node_ports().len(), 20);
 }
+
+mod properties {
+    use node_artifacts::iptables;
+    use proptest::prelude::*;
+
+    fn quoted(text: &str) -> String {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+
+    fn bang() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just(""), Just("! ")]
+    }
+
+    fn ipv4() -> impl Strategy<Value = String> {
+        (any::<[u8; 4]>(), 0u8..=32).prop_map(|(o, p)| format!("{}.{}.{}.{}/{p}", o[0], o[1], o[2], o[3]))
+    }
+
+    fn port_range() -> impl Strategy<Value = String> {
+        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| if a == b { a.to_string() } else { format!("{}:{}", a.min(b), a.max(b)) })
+    }
+
+    fn module() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,24}".prop_map(|c| format!("-m comment --comment {}", quoted(&c))),
+            (bang(), port_range()).prop_map(|(b, p)| format!("-m tcp {b}--dport {p}")),
+            (bang(), port_range(), port_range()).prop_map(|(b, s, d)| format!("-m udp --sport {s} {b}--dport {d}")),
+            proptest::collection::vec(port_range(), 1..5).prop_map(|p| format!("-m multiport --dports {}", p.join(","))),
+            (bang(), proptest::sample::subsequence(vec!["INVALID", "NEW", "RELATED", "ESTABLISHED", "DNAT"], 1..4))
+                .prop_map(|(b, s)| format!("-m conntrack {b}--ctstate {}", s.join(","))),
+            (bang(), any::<u32>(), any::<u32>()).prop_map(|(b, v, m)| format!("-m mark {b}--mark 0x{v:x}/0x{m:x}")),
+            (0.0f64..=1.0).prop_map(|p| format!("-m statistic --mode random --probability {p:.10}")),
+            (bang(), prop_oneof![Just("LOCAL"), Just("UNICAST")]).prop_map(|(b, t)| format!("-m addrtype {b}--dst-type {t}")),
+            "[a-z]{1,8}".prop_map(|m| format!("-m {m} --{m}-opt value")),
+        ]
+    }
+
+    fn target() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("-j ACCEPT".to_owned()),
+            Just("-j DROP".to_owned()),
+            Just("-j RETURN".to_owned()),
+            Just("-j KUBE-MARK-MASQ".to_owned()),
+            Just("-g KUBE-MARK-MASQ".to_owned()),
+            (any::<[u8; 4]>(), any::<u16>()).prop_map(|(o, p)| format!("-j DNAT --to-destination {}.{}.{}.{}:{p}", o[0], o[1], o[2], o[3])),
+            (any::<[u8; 4]>(), any::<bool>()).prop_map(|(o, r)| format!("-j SNAT --to-source {}.{}.{}.{}{}", o[0], o[1], o[2], o[3], if r { " --random-fully" } else { "" })),
+            any::<u32>().prop_map(|m| format!("-j MARK --or-mark 0x{m:x}")),
+            "[ -~]{0,16}".prop_map(|p| format!("-j LOG --log-prefix {}", quoted(&p))),
+            Just("-j REJECT".to_owned()),
+            Just("-j MASQUERADE --random-fully".to_owned()),
+            Just("".to_owned()),
+        ]
+    }
+
+    prop_compose! {
+        fn rule()(
+            counters in proptest::option::of((any::<u32>(), any::<u32>())),
+            chain in prop_oneof![Just("INPUT"), Just("KUBE-SERVICES"), Just("KUBE-MARK-MASQ")],
+            source in proptest::option::of((bang(), ipv4())),
+            destination in proptest::option::of((bang(), ipv4())),
+            iface in proptest::option::of((bang(), "[a-z]{1,5}[0-9]?\\+?")),
+            protocol in proptest::option::of(prop_oneof![Just("tcp"), Just("udp"), Just("icmp"), Just("47")]),
+            modules in proptest::collection::vec(module(), 0..4),
+            target in target(),
+            shuffle in any::<bool>(),
+        ) -> String {
+            let mut parts: Vec<String> = Vec::new();
+            if let Some((b, s)) = source { parts.push(format!("{b}-s {s}")); }
+            if let Some((b, d)) = destination { parts.push(format!("{b}-d {d}")); }
+            if let Some((b, i)) = iface { parts.push(format!("{b}-i {i}")); }
+            if let Some(p) = protocol { parts.push(format!("-p {p}")); }
+            // kube-proxy puts generic options after its modules.
+            if shuffle {
+                let n = parts.len().min(1);
+                parts.rotate_left(n);
+                parts.extend(modules);
+            } else {
+                let mut m = modules;
+                m.extend(parts);
+                parts = m;
+            }
+            if !target.is_empty() { parts.push(target); }
+            let prefix = counters.map(|(p, b)| format!("[{p}:{b}] ")).unwrap_or_default();
+            format!("{prefix}-A {chain} {}", parts.join(" ")).trim_end().to_owned()
+        }
+    }
+
+    fn dump(rules: &[String]) -> String {
+        let mut text = String::from("*nat\n:INPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+        for rule in rules {
+            text.push_str(rule);
+            text.push('\n');
+        }
+        text.push_str("COMMIT\n");
+        text
+    }
+
+    fn any_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => rule(),
+            1 => Just("*filter".to_owned()),
+            1 => Just("COMMIT".to_owned()),
+            1 => Just(":INPUT ACCEPT [1:2]".to_owned()),
+            1 => Just(String::new()),
+            1 => "\\PC{0,40}",
+            1 => "[-:*#\\[\\] a-zA-Z0-9\"!\\\\]{0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn never_panics_on_text(text in "\\PC*") {
+            let _ = iptables::parse(&text);
+        }
+
+        #[test]
+        fn never_panics_and_stays_lossless_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(parsed) = iptables::parse(&text) {
+                prop_assert_eq!(parsed.value.render(), text.as_ref());
+            }
+        }
+
+        /// Any mix of dump lines renders back byte for byte, and re-parsing
+        /// the rendering gives the same model.
+        #[test]
+        fn dump_like_text_round_trips(lines in proptest::collection::vec(any_line(), 0..30), final_newline in any::<bool>()) {
+            let mut text = lines.join("\n");
+            if final_newline { text.push('\n'); }
+            if let Ok(parsed) = iptables::parse(&text) {
+                let rendered = parsed.value.render();
+                prop_assert_eq!(&rendered, &text);
+                let again = iptables::parse(&rendered).unwrap();
+                prop_assert_eq!(again, parsed);
+            }
+        }
+
+        /// The canonical rendering of each typed rule parses back to the same
+        /// rule, and is a fixed point (nothing kept verbatim the second time).
+        #[test]
+        fn canonical_rendering_reparses_to_the_same_rules(rules in proptest::collection::vec(rule(), 1..20)) {
+            let first = iptables::parse(&dump(&rules)).unwrap().value;
+            let typed: Vec<_> = first.rules().map(|(_, r)| r.clone()).collect();
+            prop_assert_eq!(typed.len(), rules.len());
+            let canonical: Vec<String> = typed.iter().map(|r| r.to_canonical_string()).collect();
+            let second = iptables::parse(&dump(&canonical)).unwrap().value;
+            let retyped: Vec<_> = second.rules().map(|(_, r)| r.clone()).collect();
+            prop_assert_eq!(retyped.len(), typed.len());
+            for (a, b) in typed.iter().zip(&retyped) {
+                prop_assert!(a.same_rule(b), "{}\n{}\n{:?}\n{:?}", a.text(), b.text(), a, b);
+                prop_assert_eq!(a.counters, b.counters);
+                prop_assert!(b.raw.is_none(), "not a fixed point: {}", b.text());
+            }
+        }
+    }
+}
