@@ -38,6 +38,29 @@
 //! module that owns it. The model stores matches in iptables-save's order, so
 //! both orders give the same [`Rule`] (apart from [`Rule::raw`] and line).
 //!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::iptables::{self, Table, kube::KubeView};
+//!
+//! let text = include_str!("../../../../fixtures/iptables/valid/kube-proxy-vpc-cni.txt");
+//! let parsed = iptables::parse(text)?;
+//! assert!(parsed.diagnostics.is_empty());
+//! assert_eq!(parsed.value.render(), text);
+//!
+//! let nat = parsed.value.table(Table::Nat).expect("a nat table");
+//! let services = nat.chain("KUBE-SERVICES").expect("kube-proxy's chain");
+//! let dns = &services.rules[1];
+//! assert_eq!(dns.comment(), Some("kube-system/kube-dns:dns cluster IP"));
+//! assert!(dns.dports().matches_port(53) && !dns.dports().matches_port(5353));
+//!
+//! let view = KubeView::new(&parsed.value);
+//! let web = view.service("shop/web:http").expect("a service");
+//! assert_eq!(web.endpoints.len(), 3);
+//! assert_eq!(view.services_without_endpoints().count(), 1);
+//! # Ok::<(), iptables::Error>(())
+//! ```
+//!
 //! # Losslessness
 //!
 //! Every input line is covered by exactly one [`Line`] entry (runs of chain
