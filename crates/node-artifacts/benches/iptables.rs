@@ -11,10 +11,16 @@ fn bench_iptables(c: &mut Criterion) {
     let mut group = c.benchmark_group("iptables");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.sample_size(20);
-    group.bench_function("parse_5000x3", |b| b.iter(|| iptables::parse(black_box(&input))));
-    let ruleset = iptables::parse(&input).map(|p| p.value).unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("parse_5000x3", |b| {
+        b.iter(|| iptables::parse(black_box(&input)))
+    });
+    let ruleset = iptables::parse(&input)
+        .map(|p| p.value)
+        .unwrap_or_else(|e| panic!("{e}"));
     group.bench_function("render_5000x3", |b| b.iter(|| black_box(&ruleset).render()));
-    group.bench_function("kube_view_5000x3", |b| b.iter(|| KubeView::new(black_box(&ruleset))));
+    group.bench_function("kube_view_5000x3", |b| {
+        b.iter(|| KubeView::new(black_box(&ruleset)))
+    });
     group.finish();
 }
 

@@ -23,7 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 for r in rules.iter().filter(|r| r.raw.is_some()).take(6) {
                     println!("  raw  {}", r.raw.as_deref().unwrap_or(""));
-                    println!("  canon{}", r.to_canonical_string().strip_prefix("").map(|s| format!(" {s}")).unwrap_or_default());
+                    println!(
+                        "  canon{}",
+                        r.to_canonical_string()
+                            .strip_prefix("")
+                            .map(|s| format!(" {s}"))
+                            .unwrap_or_default()
+                    );
                 }
             }
         }

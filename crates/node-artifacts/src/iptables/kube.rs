@@ -22,7 +22,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::iptables::model::{
-    ChainName, IpNet, Match, Neg, Protocol, Rule, Ruleset, StatisticMatch, Table, TableBlock, Target,
+    ChainName, IpNet, Match, Neg, Protocol, Rule, Ruleset, StatisticMatch, Table, TableBlock,
+    Target,
 };
 
 /// Services, endpoints, node ports and VPC CNI chains found in a ruleset.
@@ -250,7 +251,10 @@ impl KubeView {
         }
         for (key, service) in &view.services {
             if let (Some(ip), Some(port)) = (service.cluster_ip, service.port) {
-                view.by_cluster_ip.entry((ip, port)).or_default().push(key.clone());
+                view.by_cluster_ip
+                    .entry((ip, port))
+                    .or_default()
+                    .push(key.clone());
             }
         }
         let chain_services: Vec<(ChainName, String)> = view
@@ -310,7 +314,9 @@ impl KubeView {
 
     /// The service owning a `KUBE-SVC-*` or `KUBE-SEP-*` chain.
     pub fn service_by_chain(&self, chain: &str) -> Option<&Service> {
-        self.by_svc_chain.get(chain).and_then(|key| self.services.get(key))
+        self.by_svc_chain
+            .get(chain)
+            .and_then(|key| self.services.get(key))
     }
 
     /// A Kubernetes or VPC CNI chain by name.
@@ -320,23 +326,30 @@ impl KubeView {
 
     fn index_chains(&mut self, block: &TableBlock) {
         for chain in &block.chains {
-            let Some(kind) = chain_kind(&chain.name) else { continue };
+            let Some(kind) = chain_kind(&chain.name) else {
+                continue;
+            };
             match kind {
                 KubeChainKind::AwsSnat if !self.vpc_cni.snat_chains.contains(&chain.name) => {
                     self.vpc_cni.snat_chains.push(chain.name.clone());
                 }
-                KubeChainKind::AwsConnmark if !self.vpc_cni.connmark_chains.contains(&chain.name) => {
+                KubeChainKind::AwsConnmark
+                    if !self.vpc_cni.connmark_chains.contains(&chain.name) =>
+                {
                     self.vpc_cni.connmark_chains.push(chain.name.clone());
                 }
                 _ => {}
             }
-            let entry = self.chains.entry(chain.name.clone()).or_insert_with(|| KubeChain {
-                name: chain.name.clone(),
-                kind,
-                tables: Vec::new(),
-                rule_count: 0,
-                service: None,
-            });
+            let entry = self
+                .chains
+                .entry(chain.name.clone())
+                .or_insert_with(|| KubeChain {
+                    name: chain.name.clone(),
+                    kind,
+                    tables: Vec::new(),
+                    rule_count: 0,
+                    service: None,
+                });
             entry.tables.push(block.table.clone());
             entry.rule_count += chain.rules.len();
             if matches!(entry.kind, KubeChainKind::AwsSnat) {
@@ -347,44 +360,59 @@ impl KubeView {
 
     fn service_entry(&mut self, key: &str) -> Option<&mut Service> {
         let (namespace, name, port_name) = split_service_key(key)?;
-        Some(self.services.entry(key.to_owned()).or_insert_with(|| Service {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            port_name: port_name.map(str::to_owned),
-            cluster_ip: None,
-            protocol: None,
-            port: None,
-            svc_chain: None,
-            external_ips: Vec::new(),
-            endpoints: Vec::new(),
-            no_endpoints_line: None,
-            lines: Vec::new(),
-        }))
+        Some(
+            self.services
+                .entry(key.to_owned())
+                .or_insert_with(|| Service {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    port_name: port_name.map(str::to_owned),
+                    cluster_ip: None,
+                    protocol: None,
+                    port: None,
+                    svc_chain: None,
+                    external_ips: Vec::new(),
+                    endpoints: Vec::new(),
+                    no_endpoints_line: None,
+                    lines: Vec::new(),
+                }),
+        )
     }
 
     fn read_nat(&mut self, block: &TableBlock) {
         if let Some(services) = block.chain("KUBE-SERVICES") {
             for rule in &services.rules {
-                let Some(comment) = rule.comment() else { continue };
+                let Some(comment) = rule.comment() else {
+                    continue;
+                };
                 let (key, kind) = split_comment(comment);
-                let destination = rule.destination().filter(|d| !d.negated).map(|d| d.value.addr);
+                let destination = rule
+                    .destination()
+                    .filter(|d| !d.negated)
+                    .map(|d| d.value.addr);
                 let port = first_dport(rule);
                 let protocol = rule.protocol().cloned();
                 let jump = rule.jump_chain_name().cloned();
                 let line = rule.line;
                 match kind {
                     "cluster IP" => {
-                        let Some(service) = self.service_entry(key) else { continue };
+                        let Some(service) = self.service_entry(key) else {
+                            continue;
+                        };
                         service.cluster_ip = destination.or(service.cluster_ip);
                         service.port = port.or(service.port);
                         service.protocol = protocol.or(service.protocol.take());
-                        if jump.as_deref().is_some_and(|j| j.starts_with("KUBE-SVC-") || j.starts_with("KUBE-SVL-")) {
+                        if jump.as_deref().is_some_and(|j| {
+                            j.starts_with("KUBE-SVC-") || j.starts_with("KUBE-SVL-")
+                        }) {
                             service.svc_chain = jump;
                         }
                         service.lines.push(line);
                     }
                     "external IP" | "loadbalancer IP" => {
-                        let Some(service) = self.service_entry(key) else { continue };
+                        let Some(service) = self.service_entry(key) else {
+                            continue;
+                        };
                         if let Some(ip) = destination {
                             service.external_ips.push(ExternalIp {
                                 ip,
@@ -405,13 +433,23 @@ impl KubeView {
             .filter_map(|(key, s)| Some((key.clone(), s.svc_chain.clone()?)))
             .collect();
         for (key, chain_name) in svc_chains {
-            let Some(chain) = block.chain(&chain_name) else { continue };
+            let Some(chain) = block.chain(&chain_name) else {
+                continue;
+            };
             let mut endpoints = Vec::new();
             let mut remaining = 1.0f64;
             for rule in &chain.rules {
-                let Some(sep) = rule.jump_chain_name().filter(|c| c.starts_with("KUBE-SEP-")) else { continue };
+                let Some(sep) = rule
+                    .jump_chain_name()
+                    .filter(|c| c.starts_with("KUBE-SEP-"))
+                else {
+                    continue;
+                };
                 let probability = rule.matches.iter().find_map(|m| match m {
-                    Match::Statistic(StatisticMatch::Random { negated: false, probability }) => Some(*probability),
+                    Match::Statistic(StatisticMatch::Random {
+                        negated: false,
+                        probability,
+                    }) => Some(*probability),
                     _ => None,
                 });
                 let affinity = rule.matches.iter().any(|m| matches!(m, Match::Recent(_)));
@@ -421,7 +459,11 @@ impl KubeView {
                         continue;
                     }
                 }
-                let share = if affinity { 0.0 } else { remaining * probability.unwrap_or(1.0) };
+                let share = if affinity {
+                    0.0
+                } else {
+                    remaining * probability.unwrap_or(1.0)
+                };
                 if !affinity {
                     remaining -= share;
                 }
@@ -456,9 +498,13 @@ impl KubeView {
         }
         if let Some(node_ports) = block.chain("KUBE-NODEPORTS") {
             for rule in &node_ports.rules {
-                let Some(comment) = rule.comment() else { continue };
+                let Some(comment) = rule.comment() else {
+                    continue;
+                };
                 let (key, _) = split_comment(comment);
-                let Some(port) = first_dport(rule) else { continue };
+                let Some(port) = first_dport(rule) else {
+                    continue;
+                };
                 let localhost_only = rule
                     .destination()
                     .is_some_and(|d| !d.negated && d.value.addr.is_loopback());
@@ -477,14 +523,21 @@ impl KubeView {
 
     fn read_filter(&mut self, block: &TableBlock) {
         for chain_name in ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"] {
-            let Some(chain) = block.chain(chain_name) else { continue };
+            let Some(chain) = block.chain(chain_name) else {
+                continue;
+            };
             for rule in &chain.rules {
-                let Some(comment) = rule.comment() else { continue };
+                let Some(comment) = rule.comment() else {
+                    continue;
+                };
                 let (key, kind) = split_comment(comment);
                 if kind != "has no endpoints" {
                     continue;
                 }
-                let destination = rule.destination().filter(|d| !d.negated).map(|d| d.value.addr);
+                let destination = rule
+                    .destination()
+                    .filter(|d| !d.negated)
+                    .map(|d| d.value.addr);
                 let port = first_dport(rule);
                 let protocol = rule.protocol().cloned();
                 let line = rule.line;
@@ -503,7 +556,9 @@ impl KubeView {
                         line,
                     });
                 }
-                let Some(service) = self.service_entry(key) else { continue };
+                let Some(service) = self.service_entry(key) else {
+                    continue;
+                };
                 if service.no_endpoints_line.is_none() {
                     service.no_endpoints_line = Some(line);
                 }
@@ -539,8 +594,16 @@ fn split_service_key(key: &str) -> Option<(&str, &str, Option<&str>)> {
 
 fn first_dport(rule: &Rule) -> Option<u16> {
     rule.matches.iter().find_map(|m| match m {
-        Match::Tcp(t) => t.dport.as_ref().filter(|p| !p.negated).map(|p| p.value.first),
-        Match::Udp(u) => u.dport.as_ref().filter(|p| !p.negated).map(|p| p.value.first),
+        Match::Tcp(t) => t
+            .dport
+            .as_ref()
+            .filter(|p| !p.negated)
+            .map(|p| p.value.first),
+        Match::Udp(u) => u
+            .dport
+            .as_ref()
+            .filter(|p| !p.negated)
+            .map(|p| p.value.first),
         Match::Multiport(mp) if !mp.negated => mp.ports.first().map(|p| p.first),
         _ => None,
     })
@@ -570,7 +633,9 @@ fn chain_kind(name: &str) -> Option<KubeChainKind> {
         _ if name.starts_with("KUBE-SVC-") => KubeChainKind::Service,
         _ if name.starts_with("KUBE-SVL-") => KubeChainKind::ServiceLocal,
         _ if name.starts_with("KUBE-SEP-") => KubeChainKind::Endpoint,
-        _ if name.starts_with("KUBE-EXT-") || name.starts_with("KUBE-XLB-") => KubeChainKind::External,
+        _ if name.starts_with("KUBE-EXT-") || name.starts_with("KUBE-XLB-") => {
+            KubeChainKind::External
+        }
         _ if name.starts_with("KUBE-FW-") => KubeChainKind::Firewall,
         _ if name.starts_with("KUBE-") => KubeChainKind::KubeOther,
         _ if name.starts_with("AWS-SNAT-CHAIN-") => KubeChainKind::AwsSnat,
@@ -596,12 +661,20 @@ fn read_cni_snat(cni: &mut VpcCni, chain: &ChainName, rules: &[Rule]) {
             // `-d CIDR … -j RETURN` (current) and `! -d CIDR … -j AWS-SNAT-CHAIN-n`
             // (older nodes) both mean: traffic to CIDR is not SNATed.
             Some(Target::Return) => {
-                if let Some(Neg { negated: false, value }) = rule.destination() {
+                if let Some(Neg {
+                    negated: false,
+                    value,
+                }) = rule.destination()
+                {
                     cni.exclusions.push(exclusion(chain, value, rule));
                 }
             }
             Some(Target::Jump { chain: next }) if next.starts_with("AWS-SNAT-CHAIN-") => {
-                if let Some(Neg { negated: true, value }) = rule.destination() {
+                if let Some(Neg {
+                    negated: true,
+                    value,
+                }) = rule.destination()
+                {
                     cni.exclusions.push(exclusion(chain, value, rule));
                 }
             }

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use crate::iptables::model::{
     AddrtypeMatch, ConntrackMatch, LimitMatch, Match, MultiportKind, MultiportMatch, Neg,
-    OtherMatch, OwnerMatch, PhysdevMatch, RecentMatch, RecentMode, SetMatch, SocketMatch, StatisticMatch,
-    TcpFlags, TcpMatch, UdpMatch,
+    OtherMatch, OwnerMatch, PhysdevMatch, RecentMatch, RecentMode, SetMatch, SocketMatch,
+    StatisticMatch, TcpFlags, TcpMatch, UdpMatch,
 };
 use crate::iptables::tokens::{Tok, push_arg, push_save_string};
 use crate::iptables::values;
@@ -63,26 +63,89 @@ impl<'t> Opt<'t, '_> {
 /// modules when the writer interleaves them, as kube-proxy does).
 pub(crate) fn module_accepts(module: &str, option: &str) -> bool {
     let opts: &[&str] = match module {
-        "tcp" => &["--sport", "--source-port", "--dport", "--destination-port", "--tcp-flags", "--syn", "--tcp-option"],
+        "tcp" => &[
+            "--sport",
+            "--source-port",
+            "--dport",
+            "--destination-port",
+            "--tcp-flags",
+            "--syn",
+            "--tcp-option",
+        ],
         "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
-        "multiport" => &["--sports", "--dports", "--ports", "--source-ports", "--destination-ports"],
+        "multiport" => &[
+            "--sports",
+            "--dports",
+            "--ports",
+            "--source-ports",
+            "--destination-ports",
+        ],
         "comment" => &["--comment"],
         "conntrack" => &[
-            "--ctstate", "--ctproto", "--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst",
-            "--ctorigsrcport", "--ctorigdstport", "--ctreplsrcport", "--ctrepldstport", "--ctstatus",
-            "--ctexpire", "--ctdir",
+            "--ctstate",
+            "--ctproto",
+            "--ctorigsrc",
+            "--ctorigdst",
+            "--ctreplsrc",
+            "--ctrepldst",
+            "--ctorigsrcport",
+            "--ctorigdstport",
+            "--ctreplsrcport",
+            "--ctrepldstport",
+            "--ctstatus",
+            "--ctexpire",
+            "--ctdir",
         ],
         "state" => &["--state"],
         "mark" | "connmark" => &["--mark"],
-        "addrtype" => &["--src-type", "--dst-type", "--limit-iface-in", "--limit-iface-out"],
+        "addrtype" => &[
+            "--src-type",
+            "--dst-type",
+            "--limit-iface-in",
+            "--limit-iface-out",
+        ],
         "statistic" => &["--mode", "--probability", "--every", "--packet"],
-        "set" => &["--match-set", "--set", "--return-nomatch", "--update-counters", "--update-subcounters",
-            "--packets-eq", "--packets-lt", "--packets-gt", "--bytes-eq", "--bytes-lt", "--bytes-gt"],
-        "physdev" => &["--physdev-in", "--physdev-out", "--physdev-is-in", "--physdev-is-out", "--physdev-is-bridged"],
+        "set" => &[
+            "--match-set",
+            "--set",
+            "--return-nomatch",
+            "--update-counters",
+            "--update-subcounters",
+            "--packets-eq",
+            "--packets-lt",
+            "--packets-gt",
+            "--bytes-eq",
+            "--bytes-lt",
+            "--bytes-gt",
+        ],
+        "physdev" => &[
+            "--physdev-in",
+            "--physdev-out",
+            "--physdev-is-in",
+            "--physdev-is-out",
+            "--physdev-is-bridged",
+        ],
         "limit" => &["--limit", "--limit-burst"],
-        "recent" => &["--set", "--rcheck", "--update", "--remove", "--seconds", "--reap", "--hitcount",
-            "--rttl", "--name", "--mask", "--rsource", "--rdest"],
-        "owner" => &["--uid-owner", "--gid-owner", "--socket-exists", "--suppl-groups"],
+        "recent" => &[
+            "--set",
+            "--rcheck",
+            "--update",
+            "--remove",
+            "--seconds",
+            "--reap",
+            "--hitcount",
+            "--rttl",
+            "--name",
+            "--mask",
+            "--rsource",
+            "--rdest",
+        ],
+        "owner" => &[
+            "--uid-owner",
+            "--gid-owner",
+            "--socket-exists",
+            "--suppl-groups",
+        ],
         "icmp" => &["--icmp-type"],
         "icmp6" => &["--icmpv6-type"],
         "mac" => &["--mac-source"],
@@ -110,7 +173,9 @@ pub(crate) fn build(module: &str, opts: &[Opt<'_, '_>]) -> Result<Match, String>
         },
         "conntrack" => conntrack(opts),
         "state" => match opts {
-            [opt] if opt.name == "--state" => Ok(Match::State(opt.neg(values::ct_states(opt.one()?))?)),
+            [opt] if opt.name == "--state" => {
+                Ok(Match::State(opt.neg(values::ct_states(opt.one()?))?))
+            }
             _ => Err("state takes one --state".to_owned()),
         },
         "mark" | "connmark" => match opts {
@@ -143,7 +208,9 @@ pub(crate) fn build(module: &str, opts: &[Opt<'_, '_>]) -> Result<Match, String>
             _ => Err(format!("{module} takes one type option")),
         },
         "mac" => match opts {
-            [opt] if opt.name == "--mac-source" => Ok(Match::Mac(opt.neg(Some(opt.one()?.to_owned()))?)),
+            [opt] if opt.name == "--mac-source" => {
+                Ok(Match::Mac(opt.neg(Some(opt.one()?.to_owned()))?))
+            }
             _ => Err("mac takes one --mac-source".to_owned()),
         },
         "nfacct" => match opts {
@@ -192,15 +259,31 @@ fn tcp(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     let mut m = TcpMatch::default();
     for opt in opts {
         match opt.name {
-            "--sport" | "--source-port" => set_once(&mut m.sport, opt.neg(values::port_range(opt.one()?))?, opt.name)?,
-            "--dport" | "--destination-port" => {
-                set_once(&mut m.dport, opt.neg(values::port_range(opt.one()?))?, opt.name)?
-            }
+            "--sport" | "--source-port" => set_once(
+                &mut m.sport,
+                opt.neg(values::port_range(opt.one()?))?,
+                opt.name,
+            )?,
+            "--dport" | "--destination-port" => set_once(
+                &mut m.dport,
+                opt.neg(values::port_range(opt.one()?))?,
+                opt.name,
+            )?,
             "--tcp-option" => set_once(&mut m.option, opt.neg(opt.one()?.parse().ok())?, opt.name)?,
             "--syn" => {
                 let negated = opt.flag()?;
-                let flags = TcpFlags { mask: 0x17, comp: 0x02 };
-                set_once(&mut m.flags, Neg { negated, value: flags }, opt.name)?;
+                let flags = TcpFlags {
+                    mask: 0x17,
+                    comp: 0x02,
+                };
+                set_once(
+                    &mut m.flags,
+                    Neg {
+                        negated,
+                        value: flags,
+                    },
+                    opt.name,
+                )?;
             }
             "--tcp-flags" => match opt.args {
                 [mask, comp] => {
@@ -221,10 +304,16 @@ fn udp(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     let mut m = UdpMatch::default();
     for opt in opts {
         match opt.name {
-            "--sport" | "--source-port" => set_once(&mut m.sport, opt.neg(values::port_range(opt.one()?))?, opt.name)?,
-            "--dport" | "--destination-port" => {
-                set_once(&mut m.dport, opt.neg(values::port_range(opt.one()?))?, opt.name)?
-            }
+            "--sport" | "--source-port" => set_once(
+                &mut m.sport,
+                opt.neg(values::port_range(opt.one()?))?,
+                opt.name,
+            )?,
+            "--dport" | "--destination-port" => set_once(
+                &mut m.dport,
+                opt.neg(values::port_range(opt.one()?))?,
+                opt.name,
+            )?,
             _ => return Err(unknown("udp", opt)),
         }
     }
@@ -258,15 +347,35 @@ fn conntrack(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
         let name = opt.name;
         match name {
             "--ctstate" => set_once(&mut m.state, opt.neg(values::ct_states(opt.one()?))?, name)?,
-            "--ctproto" => set_once(&mut m.proto, opt.neg(values::proto_number(opt.one()?))?, name)?,
+            "--ctproto" => set_once(
+                &mut m.proto,
+                opt.neg(values::proto_number(opt.one()?))?,
+                name,
+            )?,
             "--ctorigsrc" => set_once(&mut m.orig_src, opt.neg(values::ipnet(opt.one()?))?, name)?,
             "--ctorigdst" => set_once(&mut m.orig_dst, opt.neg(values::ipnet(opt.one()?))?, name)?,
             "--ctreplsrc" => set_once(&mut m.repl_src, opt.neg(values::ipnet(opt.one()?))?, name)?,
             "--ctrepldst" => set_once(&mut m.repl_dst, opt.neg(values::ipnet(opt.one()?))?, name)?,
-            "--ctorigsrcport" => set_once(&mut m.orig_src_port, opt.neg(values::port_range(opt.one()?))?, name)?,
-            "--ctorigdstport" => set_once(&mut m.orig_dst_port, opt.neg(values::port_range(opt.one()?))?, name)?,
-            "--ctreplsrcport" => set_once(&mut m.repl_src_port, opt.neg(values::port_range(opt.one()?))?, name)?,
-            "--ctrepldstport" => set_once(&mut m.repl_dst_port, opt.neg(values::port_range(opt.one()?))?, name)?,
+            "--ctorigsrcport" => set_once(
+                &mut m.orig_src_port,
+                opt.neg(values::port_range(opt.one()?))?,
+                name,
+            )?,
+            "--ctorigdstport" => set_once(
+                &mut m.orig_dst_port,
+                opt.neg(values::port_range(opt.one()?))?,
+                name,
+            )?,
+            "--ctreplsrcport" => set_once(
+                &mut m.repl_src_port,
+                opt.neg(values::port_range(opt.one()?))?,
+                name,
+            )?,
+            "--ctrepldstport" => set_once(
+                &mut m.repl_dst_port,
+                opt.neg(values::port_range(opt.one()?))?,
+                name,
+            )?,
             "--ctstatus" => {
                 let words: Vec<String> = opt.one()?.split(',').map(str::to_owned).collect();
                 let known = ["NONE", "EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
@@ -304,7 +413,15 @@ fn conntrack(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
 fn addrtype(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     let mut m = AddrtypeMatch::default();
     for opt in opts {
-        let types = || Some(opt.one().ok()?.split(',').map(str::to_owned).collect::<Vec<_>>());
+        let types = || {
+            Some(
+                opt.one()
+                    .ok()?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            )
+        };
         match opt.name {
             "--src-type" => set_once(&mut m.src_type, opt.neg(types())?, opt.name)?,
             "--dst-type" => set_once(&mut m.dst_type, opt.neg(types())?, opt.name)?,
@@ -364,17 +481,23 @@ fn statistic(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
         }
     }
     match (mode, probability, every) {
-        (Some("random"), Some(p), None) if packet.is_none() => Ok(Match::Statistic(StatisticMatch::Random {
-            negated,
-            probability: quantise_probability(p),
-        })),
+        (Some("random"), Some(p), None) if packet.is_none() => {
+            Ok(Match::Statistic(StatisticMatch::Random {
+                negated,
+                probability: quantise_probability(p),
+            }))
+        }
         (Some("nth"), None, Some(every)) if every > 0 => {
             // The kernel stores every-1; `--packet` must be below `--every`.
             let packet = packet.unwrap_or(0);
             if packet >= every {
                 return Err("--packet must be below --every".to_owned());
             }
-            Ok(Match::Statistic(StatisticMatch::Nth { negated, every, packet }))
+            Ok(Match::Statistic(StatisticMatch::Nth {
+                negated,
+                every,
+                packet,
+            }))
         }
         _ => Err("inconsistent statistic options".to_owned()),
     }
@@ -386,10 +509,15 @@ fn set(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     for opt in opts {
         match opt.name {
             "--match-set" | "--set" if found.is_none() => match opt.args {
-                [name, flags] => found = Some((opt.negated, name.text.to_string(), flags.text.to_string())),
+                [name, flags] => {
+                    found = Some((opt.negated, name.text.to_string(), flags.text.to_string()))
+                }
                 _ => return Err("--match-set takes two arguments".to_owned()),
             },
-            _ if module_accepts("set", opt.name) && opt.name != "--match-set" && opt.name != "--set" => {
+            _ if module_accepts("set", opt.name)
+                && opt.name != "--match-set"
+                && opt.name != "--set" =>
+            {
                 if opt.negated {
                     extra.push("!".to_owned());
                 }
@@ -412,8 +540,16 @@ fn physdev(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     let mut m = PhysdevMatch::default();
     for opt in opts {
         match opt.name {
-            "--physdev-in" => set_once(&mut m.physdev_in, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
-            "--physdev-out" => set_once(&mut m.physdev_out, opt.neg(Some(opt.one()?.to_owned()))?, opt.name)?,
+            "--physdev-in" => set_once(
+                &mut m.physdev_in,
+                opt.neg(Some(opt.one()?.to_owned()))?,
+                opt.name,
+            )?,
+            "--physdev-out" => set_once(
+                &mut m.physdev_out,
+                opt.neg(Some(opt.one()?.to_owned()))?,
+                opt.name,
+            )?,
             "--physdev-is-in" => set_once(&mut m.is_in, !opt.flag()?, opt.name)?,
             "--physdev-is-out" => set_once(&mut m.is_out, !opt.flag()?, opt.name)?,
             "--physdev-is-bridged" => set_once(&mut m.is_bridged, !opt.flag()?, opt.name)?,
@@ -447,7 +583,10 @@ fn limit(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
 fn recent(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
     let mut mode = None;
     let mut m = RecentMatch {
-        mode: Neg { negated: false, value: RecentMode::Set },
+        mode: Neg {
+            negated: false,
+            value: RecentMode::Set,
+        },
         seconds: None,
         reap: false,
         hitcount: None,
@@ -470,8 +609,16 @@ fn recent(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
                 let negated = opt.flag()?;
                 set_once(&mut mode, Neg { negated, value }, "recent mode")?;
             }
-            "--seconds" => set_once(&mut m.seconds, values::u32_decimal(opt.one()?).ok_or("bad --seconds")?, name)?,
-            "--hitcount" => set_once(&mut m.hitcount, values::u32_decimal(opt.one()?).ok_or("bad --hitcount")?, name)?,
+            "--seconds" => set_once(
+                &mut m.seconds,
+                values::u32_decimal(opt.one()?).ok_or("bad --seconds")?,
+                name,
+            )?,
+            "--hitcount" => set_once(
+                &mut m.hitcount,
+                values::u32_decimal(opt.one()?).ok_or("bad --hitcount")?,
+                name,
+            )?,
             "--reap" => {
                 opt.not_negated()?;
                 opt.flag()?;
@@ -483,7 +630,11 @@ fn recent(opts: &[Opt<'_, '_>]) -> Result<Match, String> {
                 m.rttl = true;
             }
             "--name" => set_once(&mut m.name, opt.one()?.to_owned(), name)?,
-            "--mask" => set_once(&mut m.mask, opt.one()?.parse().map_err(|_| "bad --mask")?, name)?,
+            "--mask" => set_once(
+                &mut m.mask,
+                opt.one()?.parse().map_err(|_| "bad --mask")?,
+                name,
+            )?,
             "--rsource" | "--rdest" => {
                 opt.not_negated()?;
                 opt.flag()?;
@@ -541,7 +692,11 @@ fn neg_text(out: &mut String, option: &str, value: &Neg<String>) {
     push_arg(out, &value.value);
 }
 
-fn neg_ports(out: &mut String, option: &str, value: &Option<Neg<crate::iptables::model::PortRange>>) {
+fn neg_ports(
+    out: &mut String,
+    option: &str,
+    value: &Option<Neg<crate::iptables::model::PortRange>>,
+) {
     if let Some(v) = value {
         bang(out, v.negated);
         out.push(' ');
@@ -664,7 +819,11 @@ pub(crate) fn write_module(out: &mut String, m: &Match) {
             values::write_ct_states(out, &s.value);
         }
         Match::Mark(mark) | Match::Connmark(mark) => {
-            out.push_str(if matches!(m, Match::Mark(_)) { " -m mark" } else { " -m connmark" });
+            out.push_str(if matches!(m, Match::Mark(_)) {
+                " -m mark"
+            } else {
+                " -m connmark"
+            });
             bang(out, mark.negated);
             out.push_str(" --mark ");
             values::write_mark_mask(out, mark.value);
@@ -690,12 +849,19 @@ pub(crate) fn write_module(out: &mut String, m: &Match) {
         Match::Statistic(s) => {
             out.push_str(" -m statistic");
             match s {
-                StatisticMatch::Random { negated, probability } => {
+                StatisticMatch::Random {
+                    negated,
+                    probability,
+                } => {
                     out.push_str(" --mode random");
                     bang(out, *negated);
                     let _ = write!(out, " --probability {probability:.11}");
                 }
-                StatisticMatch::Nth { negated, every, packet } => {
+                StatisticMatch::Nth {
+                    negated,
+                    every,
+                    packet,
+                } => {
                     out.push_str(" --mode nth");
                     bang(out, *negated);
                     let _ = write!(out, " --every {every}");

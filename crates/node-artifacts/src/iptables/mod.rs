@@ -118,7 +118,11 @@ pub fn parse(input: &str) -> Result<Parsed<Ruleset>, Error> {
                 Some(at) => (&rest[..at], Some(&rest[at + 1..])),
                 None => (rest, None),
             };
-            let line = if crlf { line.strip_suffix('\r').unwrap_or(line) } else { line };
+            let line = if crlf {
+                line.strip_suffix('\r').unwrap_or(line)
+            } else {
+                line
+            };
             builder.line(line_no, line);
             match next {
                 Some(next) => rest = next,
@@ -176,7 +180,11 @@ impl<'a> Builder<'a> {
 
     fn line(&mut self, line_no: usize, line: &'a str) {
         if line.ends_with('\r') {
-            self.unparsed(line_no, line, "stray carriage return at end of line".to_owned());
+            self.unparsed(
+                line_no,
+                line,
+                "stray carriage return at end of line".to_owned(),
+            );
             return;
         }
         match line.as_bytes().first() {
@@ -188,7 +196,9 @@ impl<'a> Builder<'a> {
                 {
                     self.saw_dump = true;
                 }
-                self.lines.push(Line::Comment { text: line.to_owned() });
+                self.lines.push(Line::Comment {
+                    text: line.to_owned(),
+                });
             }
             Some(b'*') => self.table(line_no, line),
             Some(b':') => self.chain(line_no, line),
@@ -240,12 +250,20 @@ impl<'a> Builder<'a> {
 
     fn chain(&mut self, line_no: usize, line: &str) {
         let Some(table) = self.current else {
-            self.unparsed(line_no, line, "chain declaration outside a table".to_owned());
+            self.unparsed(
+                line_no,
+                line,
+                "chain declaration outside a table".to_owned(),
+            );
             return;
         };
         let mut parts = line[1..].split(' ').filter(|p| !p.is_empty());
         let (Some(name), Some(policy)) = (parts.next(), parts.next()) else {
-            self.unparsed(line_no, line, "chain declaration needs a name and a policy".to_owned());
+            self.unparsed(
+                line_no,
+                line,
+                "chain declaration needs a name and a policy".to_owned(),
+            );
             return;
         };
         let counters = match parts.next() {
@@ -259,7 +277,11 @@ impl<'a> Builder<'a> {
             },
         };
         if parts.next().is_some() {
-            self.unparsed(line_no, line, "unexpected text after chain counters".to_owned());
+            self.unparsed(
+                line_no,
+                line,
+                "unexpected text after chain counters".to_owned(),
+            );
             return;
         }
         self.saw_dump = true;
@@ -296,7 +318,9 @@ impl<'a> Builder<'a> {
         if canonical_chain_differs(&chain, line) {
             chain.raw = Some(line.into());
         }
-        block.chain_index.insert(chain.name.clone(), block.chains.len());
+        block
+            .chain_index
+            .insert(chain.name.clone(), block.chains.len());
         block.chains.push(chain);
         let index = block.chains.len() - 1;
         self.push_chain_line(table, index);
@@ -305,7 +329,11 @@ impl<'a> Builder<'a> {
     /// Records a chain declaration line, extending the current run when it
     /// directly follows the previous declaration.
     fn push_chain_line(&mut self, table: usize, chain: usize) {
-        if let Some(Line::Chains { table: t, first, count }) = self.lines.last_mut()
+        if let Some(Line::Chains {
+            table: t,
+            first,
+            count,
+        }) = self.lines.last_mut()
             && *t == table
             && *first + *count == chain
         {
@@ -322,7 +350,12 @@ impl<'a> Builder<'a> {
     /// Records a rule line, extending the current run when it directly
     /// follows the previous rule of the same chain (as iptables-save prints).
     fn push_rule_line(&mut self, table: usize, chain: usize, rule: usize) {
-        if let Some(Line::Rules { table: t, chain: c, first, count }) = self.lines.last_mut()
+        if let Some(Line::Rules {
+            table: t,
+            chain: c,
+            first,
+            count,
+        }) = self.lines.last_mut()
             && *t == table
             && *c == chain
             && *first + *count == rule
@@ -348,13 +381,21 @@ impl<'a> Builder<'a> {
         };
         self.notes.clear();
         let block = &self.tables[table];
-        let resolve = |name: &str| block.chain_index.get_key_value(name).map(|(k, _)| k.clone());
+        let resolve = |name: &str| {
+            block
+                .chain_index
+                .get_key_value(name)
+                .map(|(k, _)| k.clone())
+        };
         match rule::parse_rule(line_no, line, &mut self.scratch, &resolve, &mut self.notes) {
             Err(reason) => self.unparsed(line_no, line, reason),
             Ok(rule) => {
                 self.saw_dump = true;
                 for note in self.notes.drain(..) {
-                    self.diagnostics.push(Diagnostic { line: line_no, reason: note });
+                    self.diagnostics.push(Diagnostic {
+                        line: line_no,
+                        reason: note,
+                    });
                 }
                 let block = &mut self.tables[table];
                 let chain = match block.chain_index.get(rule.chain.as_str()) {
@@ -364,7 +405,9 @@ impl<'a> Builder<'a> {
                             line: line_no,
                             reason: format!("rule appends to undeclared chain `{}`", rule.chain),
                         });
-                        block.chain_index.insert(rule.chain.clone(), block.chains.len());
+                        block
+                            .chain_index
+                            .insert(rule.chain.clone(), block.chains.len());
                         block.chains.push(Chain {
                             name: rule.chain.clone(),
                             policy: None,
@@ -426,6 +469,14 @@ mod size_probe {
     #[test]
     fn sizes() {
         use super::*;
-        eprintln!("Rule {} Match {} Target {} Line {} Chain {} NatTarget {}", size_of::<Rule>(), size_of::<Match>(), size_of::<Target>(), size_of::<Line>(), size_of::<Chain>(), size_of::<NatTarget>());
+        eprintln!(
+            "Rule {} Match {} Target {} Line {} Chain {} NatTarget {}",
+            size_of::<Rule>(),
+            size_of::<Match>(),
+            size_of::<Target>(),
+            size_of::<Line>(),
+            size_of::<Chain>(),
+            size_of::<NatTarget>()
+        );
     }
 }

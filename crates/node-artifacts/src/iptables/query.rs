@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::iptables::model::{
-    Chain, ChainName, Family, IpNet, Line, Match, MultiportKind, Neg, PortRange, Protocol, Rule, Ruleset,
-    Table, TableBlock, Target,
+    Chain, ChainName, Family, IpNet, Line, Match, MultiportKind, Neg, PortRange, Protocol, Rule,
+    Ruleset, Table, TableBlock, Target,
 };
 
 impl Ruleset {
@@ -19,9 +19,11 @@ impl Ruleset {
 
     /// Every rule of every table, in table then chain order.
     pub fn rules(&self) -> impl Iterator<Item = (&TableBlock, &Rule)> {
-        self.tables
-            .iter()
-            .flat_map(|t| t.chains.iter().flat_map(move |c| c.rules.iter().map(move |r| (t, r))))
+        self.tables.iter().flat_map(|t| {
+            t.chains
+                .iter()
+                .flat_map(move |c| c.rules.iter().map(move |r| (t, r)))
+        })
     }
 
     /// The address family, inferred from the first address found in a rule
@@ -30,8 +32,14 @@ impl Ruleset {
         for (_, rule) in self.rules() {
             for m in &rule.matches {
                 match m {
-                    Match::Source(n) | Match::Destination(n) => return Some(family_of(n.value.addr)),
-                    Match::Icmp6(_) | Match::Protocol(Neg { value: Protocol::Icmpv6(_), .. }) => {
+                    Match::Source(n) | Match::Destination(n) => {
+                        return Some(family_of(n.value.addr));
+                    }
+                    Match::Icmp6(_)
+                    | Match::Protocol(Neg {
+                        value: Protocol::Icmpv6(_),
+                        ..
+                    }) => {
                         return Some(Family::Ipv6);
                     }
                     _ => {}
@@ -43,7 +51,9 @@ impl Ruleset {
                         return Some(family_of(addr));
                     }
                 }
-                Some(Target::Reject { with }) if with.starts_with("icmp6") => return Some(Family::Ipv6),
+                Some(Target::Reject { with }) if with.starts_with("icmp6") => {
+                    return Some(Family::Ipv6);
+                }
                 _ => {}
             }
         }
@@ -61,7 +71,8 @@ impl Ruleset {
 
     /// Whether the dump was written by the nf_tables backend (iptables-nft).
     pub fn is_nft(&self) -> bool {
-        self.generated_by().is_some_and(|g| g.contains("(nf_tables)"))
+        self.generated_by()
+            .is_some_and(|g| g.contains("(nf_tables)"))
             || !self.incompatible_tables().is_empty()
     }
 
@@ -83,12 +94,19 @@ impl Ruleset {
 
     /// Number of unparsed lines.
     pub fn unparsed_count(&self) -> usize {
-        self.lines.iter().filter(|l| matches!(l, Line::Unparsed(_))).count()
+        self.lines
+            .iter()
+            .filter(|l| matches!(l, Line::Unparsed(_)))
+            .count()
     }
 }
 
 fn family_of(addr: IpAddr) -> Family {
-    if addr.is_ipv4() { Family::Ipv4 } else { Family::Ipv6 }
+    if addr.is_ipv4() {
+        Family::Ipv4
+    } else {
+        Family::Ipv6
+    }
 }
 
 impl TableBlock {
@@ -115,11 +133,15 @@ impl IpNet {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.addr, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -167,7 +189,10 @@ impl Rule {
     /// The non-negated `-p` protocol, if any.
     pub fn protocol(&self) -> Option<&Protocol> {
         self.matches.iter().find_map(|m| match m {
-            Match::Protocol(Neg { negated: false, value }) => Some(value),
+            Match::Protocol(Neg {
+                negated: false,
+                value,
+            }) => Some(value),
             _ => None,
         })
     }
@@ -186,8 +211,20 @@ impl Rule {
         let mut filter = PortFilter::default();
         for m in &self.matches {
             let single = match m {
-                Match::Tcp(t) => if destination { &t.dport } else { &t.sport },
-                Match::Udp(u) => if destination { &u.dport } else { &u.sport },
+                Match::Tcp(t) => {
+                    if destination {
+                        &t.dport
+                    } else {
+                        &t.sport
+                    }
+                }
+                Match::Udp(u) => {
+                    if destination {
+                        &u.dport
+                    } else {
+                        &u.sport
+                    }
+                }
                 Match::Multiport(mp) => {
                     let side = match mp.kind {
                         MultiportKind::Either => true,
@@ -270,9 +307,10 @@ impl Rule {
     /// The random probability of a `-m statistic --mode random` match.
     pub fn probability(&self) -> Option<f64> {
         self.matches.iter().find_map(|m| match m {
-            Match::Statistic(crate::iptables::model::StatisticMatch::Random { probability, .. }) => {
-                Some(*probability)
-            }
+            Match::Statistic(crate::iptables::model::StatisticMatch::Random {
+                probability,
+                ..
+            }) => Some(*probability),
             _ => None,
         })
     }

@@ -34,7 +34,11 @@ impl Ruleset {
                     }
                     end_line(&mut out);
                 }
-                Line::Chains { table, first, count } => {
+                Line::Chains {
+                    table,
+                    first,
+                    count,
+                } => {
                     let chains = self.tables.get(*table).map_or(&[][..], |t| &t.chains[..]);
                     for chain in chains.iter().skip(*first).take(*count) {
                         match &chain.raw {
@@ -44,7 +48,12 @@ impl Ruleset {
                         end_line(&mut out);
                     }
                 }
-                Line::Rules { table, chain, first, count } => {
+                Line::Rules {
+                    table,
+                    chain,
+                    first,
+                    count,
+                } => {
                     let rules = self
                         .tables
                         .get(*table)

@@ -50,9 +50,13 @@ const TARGET: usize = usize::MAX;
 
 /// Parses `[packets:bytes]`.
 pub(crate) fn counters(i: &str) -> IResult<&str, Counters> {
-    delimited(char('['), separated_pair(dec_u64, char(':'), dec_u64), char(']'))
-        .map(|(packets, bytes)| Counters { packets, bytes })
-        .parse(i)
+    delimited(
+        char('['),
+        separated_pair(dec_u64, char(':'), dec_u64),
+        char(']'),
+    )
+    .map(|(packets, bytes)| Counters { packets, bytes })
+    .parse(i)
 }
 
 /// Parses one rule line. `resolve` gives the shared name of a chain declared
@@ -70,7 +74,10 @@ pub(crate) fn parse_rule<'a>(
     let toks = &scratch.toks;
     let mut i = 0;
     let mut rule_counters = None;
-    if let Some(first) = toks.first().filter(|t| !t.quoted && t.text.starts_with('[')) {
+    if let Some(first) = toks
+        .first()
+        .filter(|t| !t.quoted && t.text.starts_with('['))
+    {
         match counters(&first.text) {
             Ok(("", c)) => rule_counters = Some(c),
             _ => return Err("bad counters".to_owned()),
@@ -79,13 +86,18 @@ pub(crate) fn parse_rule<'a>(
     }
     match toks.get(i).map(|t| t.text.as_ref()) {
         Some("-A" | "--append") => {}
-        Some("-I" | "--insert" | "-D" | "--delete" | "-R" | "--replace" | "-N" | "-X" | "-F" | "-P" | "-Z") => {
+        Some(
+            "-I" | "--insert" | "-D" | "--delete" | "-R" | "--replace" | "-N" | "-X" | "-F" | "-P"
+            | "-Z",
+        ) => {
             return Err("only -A rules belong in a dump".to_owned());
         }
         _ => return Err("expected -A CHAIN".to_owned()),
     }
     let chain = match toks.get(i + 1) {
-        Some(t) if !t.is_option() && !t.is_bang() => resolve(&t.text).unwrap_or_else(|| ChainName::new(&t.text)),
+        Some(t) if !t.is_option() && !t.is_bang() => {
+            resolve(&t.text).unwrap_or_else(|| ChainName::new(&t.text))
+        }
         _ => return Err("missing chain name after -A".to_owned()),
     };
     i += 2;
@@ -117,7 +129,9 @@ pub(crate) fn parse_rule<'a>(
         // (`-d ! 10.0.0.0/8`); accept it when a value follows.
         if !negated
             && toks.get(i).is_some_and(Tok::is_bang)
-            && toks.get(i + 1).is_some_and(|t| !t.is_option() && !t.is_bang())
+            && toks
+                .get(i + 1)
+                .is_some_and(|t| !t.is_option() && !t.is_bang())
         {
             negated = true;
             i += 1;
@@ -148,7 +162,10 @@ pub(crate) fn parse_rule<'a>(
             }
             "-i" | "--in-interface" => {
                 if in_iface
-                    .replace(Neg { negated, value: one()?.to_owned() })
+                    .replace(Neg {
+                        negated,
+                        value: one()?.to_owned(),
+                    })
                     .is_some()
                 {
                     return dup();
@@ -156,7 +173,10 @@ pub(crate) fn parse_rule<'a>(
             }
             "-o" | "--out-interface" => {
                 if out_iface
-                    .replace(Neg { negated, value: one()?.to_owned() })
+                    .replace(Neg {
+                        negated,
+                        value: one()?.to_owned(),
+                    })
                     .is_some()
                 {
                     return dup();
@@ -164,7 +184,10 @@ pub(crate) fn parse_rule<'a>(
             }
             "-p" | "--protocol" => {
                 if protocol
-                    .replace(Neg { negated, value: values::protocol(one()?) })
+                    .replace(Neg {
+                        negated,
+                        value: values::protocol(one()?),
+                    })
                     .is_some()
                 {
                     return dup();
@@ -215,7 +238,9 @@ pub(crate) fn parse_rule<'a>(
                     m
                 } else if let Some(implicit) = implicit_module(protocol.as_ref(), name) {
                     // `-p tcp --dport 22` loads the tcp match implicitly.
-                    notes.push(format!("{name} without -m {implicit}: match loaded implicitly"));
+                    notes.push(format!(
+                        "{name} without -m {implicit}: match loaded implicitly"
+                    ));
                     scratch.modules.push(ModuleName::Implicit(implicit));
                     scratch.modules.len() - 1
                 } else if !scratch.modules.is_empty() {
@@ -243,7 +268,10 @@ pub(crate) fn parse_rule<'a>(
             + usize::from(fragment.is_some())
             + scratch.modules.len(),
     );
-    let ipv6 = source.iter().chain(destination.iter()).any(|n| n.value.addr.is_ipv6());
+    let ipv6 = source
+        .iter()
+        .chain(destination.iter())
+        .any(|n| n.value.addr.is_ipv6());
     rule_matches.extend(source.map(Match::Source));
     rule_matches.extend(destination.map(Match::Destination));
     rule_matches.extend(in_iface.map(Match::InInterface));
@@ -279,11 +307,17 @@ pub(crate) fn parse_rule<'a>(
         Some((name_idx, goto)) => {
             let name: &str = &toks[name_idx].text;
             opts_buf.clear();
-            opts_buf.extend(scratch.opts.iter().filter(|o| o.owner == TARGET).map(|o| Opt {
-                negated: o.negated,
-                name: &toks[o.name].text,
-                args: &toks[o.args.clone()],
-            }));
+            opts_buf.extend(
+                scratch
+                    .opts
+                    .iter()
+                    .filter(|o| o.owner == TARGET)
+                    .map(|o| Opt {
+                        negated: o.negated,
+                        name: &toks[o.name].text,
+                        args: &toks[o.args.clone()],
+                    }),
+            );
             if goto {
                 if !opts_buf.is_empty() {
                     return Err("-g takes no target options".to_owned());
@@ -292,12 +326,14 @@ pub(crate) fn parse_rule<'a>(
                     chain: resolve(name).unwrap_or_else(|| ChainName::new(name)),
                 })
             } else {
-                Some(targets::build(name, &opts_buf, resolve(name), ipv6).unwrap_or_else(|reason| {
-                    if !reason.ends_with("is not typed") {
-                        notes.push(format!("kept -j {name} whole: {reason}"));
-                    }
-                    targets::other(name, &opts_buf)
-                }))
+                Some(
+                    targets::build(name, &opts_buf, resolve(name), ipv6).unwrap_or_else(|reason| {
+                        if !reason.ends_with("is not typed") {
+                            notes.push(format!("kept -j {name} whole: {reason}"));
+                        }
+                        targets::other(name, &opts_buf)
+                    }),
+                )
             }
         }
     };
@@ -308,7 +344,10 @@ pub(crate) fn parse_rule<'a>(
             matches!(m, Match::Protocol(Neg { negated: false, value }) if matches!(value.number(), Some(6 | 17 | 33 | 132 | 136)))
         });
         if has_ports && !port_protocol {
-            notes.push("NAT port range without -p tcp, udp, sctp or dccp (iptables refuses this)".to_owned());
+            notes.push(
+                "NAT port range without -p tcp, udp, sctp or dccp (iptables refuses this)"
+                    .to_owned(),
+            );
         }
     }
     let mut rule = Rule {
@@ -337,8 +376,25 @@ fn module_name<'t>(toks: &'t [Tok<'_>], name: ModuleName) -> &'t str {
 fn module_is_typed(module: &str) -> bool {
     module_accepts(module, "--comment")
         || [
-            "tcp", "udp", "multiport", "conntrack", "state", "mark", "connmark", "addrtype", "statistic", "set",
-            "physdev", "limit", "recent", "owner", "icmp", "icmp6", "mac", "nfacct", "socket",
+            "tcp",
+            "udp",
+            "multiport",
+            "conntrack",
+            "state",
+            "mark",
+            "connmark",
+            "addrtype",
+            "statistic",
+            "set",
+            "physdev",
+            "limit",
+            "recent",
+            "owner",
+            "icmp",
+            "icmp6",
+            "mac",
+            "nfacct",
+            "socket",
         ]
         .contains(&module)
 }
@@ -368,12 +424,20 @@ pub(crate) fn write_rule(out: &mut String, rule: &Rule) {
         match m {
             Match::Source(n) | Match::Destination(n) => {
                 bang(out, n.negated);
-                out.push_str(if matches!(m, Match::Source(_)) { " -s " } else { " -d " });
+                out.push_str(if matches!(m, Match::Source(_)) {
+                    " -s "
+                } else {
+                    " -d "
+                });
                 values::write_ipnet(out, &n.value);
             }
             Match::InInterface(n) | Match::OutInterface(n) => {
                 bang(out, n.negated);
-                out.push_str(if matches!(m, Match::InInterface(_)) { " -i" } else { " -o" });
+                out.push_str(if matches!(m, Match::InInterface(_)) {
+                    " -i"
+                } else {
+                    " -o"
+                });
                 push_arg(out, &n.value);
             }
             Match::Protocol(p) => {

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use crate::iptables::matches::{Opt, write_tokens};
 use crate::iptables::model::{
-    ChainName, ConnmarkTarget, CtTarget, LogTarget, MarkMask, MasqueradeTarget, NatTarget, NflogTarget,
-    PortRange, Target, TproxyTarget,
+    ChainName, ConnmarkTarget, CtTarget, LogTarget, MarkMask, MasqueradeTarget, NatTarget,
+    NflogTarget, PortRange, Target, TproxyTarget,
 };
 use crate::iptables::tokens::{push_arg, push_save_string};
 use crate::iptables::values;
@@ -50,7 +50,12 @@ pub(crate) fn build(
         "MASQUERADE" => masquerade(opts),
         "REJECT" => match opts {
             [] => Ok(Target::Reject {
-                with: if ipv6 { "icmp6-port-unreachable" } else { "icmp-port-unreachable" }.to_owned(),
+                with: if ipv6 {
+                    "icmp6-port-unreachable"
+                } else {
+                    "icmp-port-unreachable"
+                }
+                .to_owned(),
             }),
             [opt] if opt.name == "--reject-with" => Ok(Target::Reject {
                 with: reject_alias(opt.one()?).to_owned(),
@@ -220,9 +225,15 @@ fn connmark(opts: &[Opt<'_, '_>]) -> Result<ConnmarkTarget, String> {
             "--save-mark" | "--restore-mark" => {
                 opt.flag()?;
                 let value = if opt.name == "--save-mark" {
-                    ConnmarkTarget::Save { nfmask: 0, ctmask: 0 }
+                    ConnmarkTarget::Save {
+                        nfmask: 0,
+                        ctmask: 0,
+                    }
                 } else {
-                    ConnmarkTarget::Restore { nfmask: 0, ctmask: 0 }
+                    ConnmarkTarget::Restore {
+                        nfmask: 0,
+                        ctmask: 0,
+                    }
                 };
                 set(&mut action, value)?;
             }
@@ -235,9 +246,17 @@ fn connmark(opts: &[Opt<'_, '_>]) -> Result<ConnmarkTarget, String> {
     let nf = nfmask.or(mask).unwrap_or(u32::MAX);
     let ct = ctmask.or(mask).unwrap_or(u32::MAX);
     match action {
-        Some(ConnmarkTarget::Save { .. }) => Ok(ConnmarkTarget::Save { nfmask: nf, ctmask: ct }),
-        Some(ConnmarkTarget::Restore { .. }) => Ok(ConnmarkTarget::Restore { nfmask: nf, ctmask: ct }),
-        Some(set @ ConnmarkTarget::SetXmark(_)) if nfmask.is_none() && ctmask.is_none() && mask.is_none() => {
+        Some(ConnmarkTarget::Save { .. }) => Ok(ConnmarkTarget::Save {
+            nfmask: nf,
+            ctmask: ct,
+        }),
+        Some(ConnmarkTarget::Restore { .. }) => Ok(ConnmarkTarget::Restore {
+            nfmask: nf,
+            ctmask: ct,
+        }),
+        Some(set @ ConnmarkTarget::SetXmark(_))
+            if nfmask.is_none() && ctmask.is_none() && mask.is_none() =>
+        {
             Ok(set)
         }
         _ => Err("CONNMARK needs one action".to_owned()),
@@ -250,7 +269,8 @@ fn log(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
         match opt.name {
             "--log-prefix" => target.prefix = Some(opt.one()?.to_owned()),
             "--log-level" => target.level = Some(opt.one()?.to_owned()),
-            "--log-tcp-sequence" | "--log-tcp-options" | "--log-ip-options" | "--log-uid" | "--log-macdecode" => {
+            "--log-tcp-sequence" | "--log-tcp-options" | "--log-ip-options" | "--log-uid"
+            | "--log-macdecode" => {
                 opt.flag()?;
                 target.flags.push(opt.name.to_owned());
             }
@@ -267,7 +287,9 @@ fn nflog(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
         match opt.name {
             "--nflog-prefix" => target.prefix = Some(opt.one()?.to_owned()),
             "--nflog-group" => target.group = Some(opt.one()?.parse().map_err(|_| bad())?),
-            "--nflog-size" | "--nflog-range" => target.size = Some(values::u32_decimal(opt.one()?).ok_or_else(bad)?),
+            "--nflog-size" | "--nflog-range" => {
+                target.size = Some(values::u32_decimal(opt.one()?).ok_or_else(bad)?)
+            }
             "--nflog-threshold" => target.threshold = Some(opt.one()?.parse().map_err(|_| bad())?),
             _ => return Err(format!("NFLOG option {} is not typed", opt.name)),
         }
@@ -287,7 +309,9 @@ fn ct(opts: &[Opt<'_, '_>]) -> Result<Target, String> {
             "--zone" => target.zone = Some(opt.one()?.to_owned()),
             _ => {
                 target.extra.push(opt.name.to_owned());
-                target.extra.extend(opt.args.iter().map(|t| t.text.to_string()));
+                target
+                    .extra
+                    .extend(opt.args.iter().map(|t| t.text.to_string()));
             }
         }
     }
@@ -369,13 +393,23 @@ pub(crate) fn write(out: &mut String, target: &Target) {
         }
         Target::Connmark(c) => match c {
             ConnmarkTarget::SetXmark(m) => {
-                let _ = write!(out, " -j CONNMARK --set-xmark 0x{:x}/0x{:x}", m.value, m.mask);
+                let _ = write!(
+                    out,
+                    " -j CONNMARK --set-xmark 0x{:x}/0x{:x}",
+                    m.value, m.mask
+                );
             }
             ConnmarkTarget::Save { nfmask, ctmask } => {
-                let _ = write!(out, " -j CONNMARK --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}");
+                let _ = write!(
+                    out,
+                    " -j CONNMARK --save-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+                );
             }
             ConnmarkTarget::Restore { nfmask, ctmask } => {
-                let _ = write!(out, " -j CONNMARK --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}");
+                let _ = write!(
+                    out,
+                    " -j CONNMARK --restore-mark --nfmask 0x{nfmask:x} --ctmask 0x{ctmask:x}"
+                );
             }
         },
         Target::Log(l) => {

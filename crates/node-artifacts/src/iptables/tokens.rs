@@ -157,9 +157,18 @@ mod tests {
 
     #[test]
     fn tokenizes() {
-        check("-A X  -j\tY", Ok(&[("-A", false), ("X", false), ("-j", false), ("Y", false)]));
-        check(r#"--comment "a b""#, Ok(&[("--comment", false), ("a b", true)]));
-        check(r#"--comment "\"""#, Ok(&[("--comment", false), ("\"", true)]));
+        check(
+            "-A X  -j\tY",
+            Ok(&[("-A", false), ("X", false), ("-j", false), ("Y", false)]),
+        );
+        check(
+            r#"--comment "a b""#,
+            Ok(&[("--comment", false), ("a b", true)]),
+        );
+        check(
+            r#"--comment "\"""#,
+            Ok(&[("--comment", false), ("\"", true)]),
+        );
         check(r#"x"y z"w"#, Ok(&[("xy zw", true)]));
         check(r#""""#, Ok(&[("", true)]));
         check(r#"--comment "abc"#, Err("unterminated quote"));

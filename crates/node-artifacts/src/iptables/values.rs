@@ -68,7 +68,10 @@ pub(crate) fn port_range(text: &str) -> Option<PortRange> {
 /// `getservbyname` would resolve on a node; iptables-save prints numbers).
 pub(crate) fn port(text: &str) -> Option<u16> {
     if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return SERVICES.iter().find(|(name, _)| *name == text).map(|(_, port)| *port);
+        return SERVICES
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, port)| *port);
     }
     text.parse().ok()
 }
@@ -117,10 +120,7 @@ pub(crate) fn port_list(text: &str) -> Option<Vec<PortRange>> {
 
 /// Parses a 32-bit number in hex (`0x4000`) or decimal.
 pub(crate) fn u32_number(text: &str) -> Option<u32> {
-    if let Some(hex) = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-    {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() || hex.len() > 8 {
             return None;
         }
@@ -351,7 +351,11 @@ pub(crate) fn nat_range(text: &str) -> Option<NatRange> {
     finish_nat(addr, addr_last, port_part)
 }
 
-fn finish_nat(addr: Option<IpAddr>, addr_last: Option<IpAddr>, ports: Option<&str>) -> Option<NatRange> {
+fn finish_nat(
+    addr: Option<IpAddr>,
+    addr_last: Option<IpAddr>,
+    ports: Option<&str>,
+) -> Option<NatRange> {
     let (ports, base_port) = match ports {
         None => (None, None),
         Some(p) => {
@@ -425,10 +429,34 @@ mod tests {
     #[test]
     fn ipnets() {
         let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
-        check(ipnet("10.0.0.0/8"), Some(IpNet { addr: v4("10.0.0.0"), prefix: 8 }));
-        check(ipnet("172.30.0.41"), Some(IpNet { addr: v4("172.30.0.41"), prefix: 32 }));
-        check(ipnet("10.0.0.0/255.255.0.0"), Some(IpNet { addr: v4("10.0.0.0"), prefix: 16 }));
-        check(ipnet("fd00::/8"), Some(IpNet { addr: v4("fd00::"), prefix: 8 }));
+        check(
+            ipnet("10.0.0.0/8"),
+            Some(IpNet {
+                addr: v4("10.0.0.0"),
+                prefix: 8,
+            }),
+        );
+        check(
+            ipnet("172.30.0.41"),
+            Some(IpNet {
+                addr: v4("172.30.0.41"),
+                prefix: 32,
+            }),
+        );
+        check(
+            ipnet("10.0.0.0/255.255.0.0"),
+            Some(IpNet {
+                addr: v4("10.0.0.0"),
+                prefix: 16,
+            }),
+        );
+        check(
+            ipnet("fd00::/8"),
+            Some(IpNet {
+                addr: v4("fd00::"),
+                prefix: 8,
+            }),
+        );
         check(ipnet("10.0.0.0/33"), None);
         check(ipnet("10.0.0.0/255.0.255.0"), None);
         check(ipnet("localhost"), None);
@@ -436,21 +464,57 @@ mod tests {
 
     #[test]
     fn ports() {
-        check(port_range("80"), Some(PortRange { first: 80, last: 80 }));
-        check(port_range("1024:65535"), Some(PortRange { first: 1024, last: 65535 }));
+        check(
+            port_range("80"),
+            Some(PortRange {
+                first: 80,
+                last: 80,
+            }),
+        );
+        check(
+            port_range("1024:65535"),
+            Some(PortRange {
+                first: 1024,
+                last: 65535,
+            }),
+        );
         check(port_range(":4"), Some(PortRange { first: 0, last: 4 }));
-        check(port_range("4:"), Some(PortRange { first: 4, last: 65535 }));
+        check(
+            port_range("4:"),
+            Some(PortRange {
+                first: 4,
+                last: 65535,
+            }),
+        );
         check(port_range("4:3"), None);
         check(port_range("65536"), None);
-        check(port_range("ssh"), Some(PortRange { first: 22, last: 22 }));
+        check(
+            port_range("ssh"),
+            Some(PortRange {
+                first: 22,
+                last: 22,
+            }),
+        );
         check(port_range("echo-ssh"), None);
         check(port_list("53,80:90").map(|v| v.len()), Some(2));
     }
 
     #[test]
     fn marks() {
-        check(mark_mask("0x4000/0x4000"), Some(MarkMask { value: 0x4000, mask: 0x4000 }));
-        check(mark_mask("4294967295"), Some(MarkMask { value: u32::MAX, mask: u32::MAX }));
+        check(
+            mark_mask("0x4000/0x4000"),
+            Some(MarkMask {
+                value: 0x4000,
+                mask: 0x4000,
+            }),
+        );
+        check(
+            mark_mask("4294967295"),
+            Some(MarkMask {
+                value: u32::MAX,
+                mask: u32::MAX,
+            }),
+        );
         check(mark_mask("4294967296"), None);
         check(mark_mask("-1"), None);
     }

@@ -1,5 +1,11 @@
 //! iptables-save parser: corpus conformance, fixture snapshots, properties.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "test helpers: a panic is a test failure, and notes belong in the test log"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -8,11 +14,17 @@ use node_artifacts::iptables::{self, Line, Ruleset, Table};
 use serde_json::Value;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/iptables"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/iptables"
+    ));
     if dir.is_dir() {
         Some(dir.to_path_buf())
     } else {
-        println!("note: {} is absent; corpus conformance skipped", dir.display());
+        println!(
+            "note: {} is absent; corpus conformance skipped",
+            dir.display()
+        );
         None
     }
 }
@@ -51,7 +63,12 @@ fn corpus_dumps_round_trip() {
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed = iptables::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let bad = unparsed(&parsed.value);
-        assert!(bad.is_empty(), "{name}: {} unparsed, first: {:?}", bad.len(), &bad[..bad.len().min(5)]);
+        assert!(
+            bad.is_empty(),
+            "{name}: {} unparsed, first: {:?}",
+            bad.len(),
+            &bad[..bad.len().min(5)]
+        );
         assert_eq!(parsed.value.render(), text, "{name}: render differs");
         checked += 1;
     }
@@ -76,7 +93,11 @@ fn oracle_fragment(table: &str, chain: &str, fragment: &str) -> (Option<String>,
     let dump = format!("*{table}\n:{chain} ACCEPT [0:0]\n-A {chain} {fragment}\nCOMMIT\n");
     let parsed = iptables::parse(&dump).unwrap();
     let flagged = !parsed.diagnostics.is_empty();
-    let rule = parsed.value.rules().next().map(|(_, r)| r.to_canonical_string());
+    let rule = parsed
+        .value
+        .rules()
+        .next()
+        .map(|(_, r)| r.to_canonical_string());
     (rule, flagged)
 }
 
@@ -102,7 +123,9 @@ fn oracle_score(dir: &Path) -> OracleScore {
                 continue;
             }
             let mut fields = line.rsplitn(3, ';');
-            let (Some(verdict), Some(expected), Some(fragment)) = (fields.next(), fields.next(), fields.next()) else {
+            let (Some(verdict), Some(expected), Some(fragment)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
                 continue;
             };
             let (rendered, flagged) = oracle_fragment(&table, &chain, fragment);
@@ -114,7 +137,9 @@ fn oracle_score(dir: &Path) -> OracleScore {
                     if rendered.as_deref() == Some(want.as_str()) {
                         score.ok_rendered += 1;
                     } else {
-                        score.mismatches.push(format!("want {want}\n got {rendered:?}"));
+                        score
+                            .mismatches
+                            .push(format!("want {want}\n got {rendered:?}"));
                     }
                 }
                 "FAIL" => {
@@ -122,7 +147,9 @@ fn oracle_score(dir: &Path) -> OracleScore {
                     if flagged {
                         score.fail_flagged += 1;
                     } else {
-                        score.mismatches.push(format!("FAIL line accepted: {fragment}"));
+                        score
+                            .mismatches
+                            .push(format!("FAIL line accepted: {fragment}"));
                     }
                 }
                 _ => {}
@@ -146,16 +173,32 @@ fn corpus_extension_oracles() {
     for m in &score.mismatches {
         println!("{m}");
     }
-    assert!(score.ok_lines >= 100, "only {} OK lines found", score.ok_lines);
-    assert!(score.ok_rendered >= OK_FLOOR, "{} < floor {OK_FLOOR}", score.ok_rendered);
-    assert!(score.fail_flagged >= FAIL_FLOOR, "{} < floor {FAIL_FLOOR}", score.fail_flagged);
+    assert!(
+        score.ok_lines >= 100,
+        "only {} OK lines found",
+        score.ok_lines
+    );
+    assert!(
+        score.ok_rendered >= OK_FLOOR,
+        "{} < floor {OK_FLOOR}",
+        score.ok_rendered
+    );
+    assert!(
+        score.fail_flagged >= FAIL_FLOOR,
+        "{} < floor {FAIL_FLOOR}",
+        score.fail_flagged
+    );
 }
 
 const OK_FLOOR: usize = 100;
 const FAIL_FLOOR: usize = 45;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/iptables")).to_path_buf()
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/iptables"
+    ))
+    .to_path_buf()
 }
 
 fn read_fixture(relative: &str) -> String {
@@ -170,16 +213,26 @@ fn tidy(value: Value) -> Value {
             if map.len() == 2 && map.contains_key("negated") && map.contains_key("value") {
                 let negated = map["negated"] == Value::Bool(true);
                 let inner = tidy(map["value"].clone());
-                return if negated { serde_json::json!({ "not": inner }) } else { inner };
+                return if negated {
+                    serde_json::json!({ "not": inner })
+                } else {
+                    inner
+                };
             }
             if map.len() == 2 && map.contains_key("first") && map.contains_key("last") {
                 let (a, b) = (&map["first"], &map["last"]);
-                return if a == b { Value::String(a.to_string()) } else { Value::String(format!("{a}:{b}")) };
+                return if a == b {
+                    Value::String(a.to_string())
+                } else {
+                    Value::String(format!("{a}:{b}"))
+                };
             }
             let cleaned: serde_json::Map<String, Value> = map
                 .into_iter()
                 .map(|(k, v)| (k, tidy(v)))
-                .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)) && v != &Value::Array(vec![]))
+                .filter(|(_, v)| {
+                    !matches!(v, Value::Null | Value::Bool(false)) && v != &Value::Array(vec![])
+                })
                 .filter(|(_, v)| !matches!(v, Value::Object(m) if m.is_empty()))
                 .collect();
             Value::Object(cleaned)
@@ -205,25 +258,80 @@ fn render_report(text: &str) -> String {
     let ruleset = &parsed.value;
     let rules = ruleset.rules().count();
     let raw = ruleset.rules().filter(|(_, r)| r.raw.is_some()).count();
-    writeln!(out, "lines: {}, rules: {rules} ({raw} kept verbatim), unparsed: {}", ruleset.line_count(), ruleset.unparsed_count()).unwrap();
-    writeln!(out, "family: {:?}, generated by: {:?}, nft: {}, incompatible tables: {:?}", ruleset.family(), ruleset.generated_by(), ruleset.is_nft(), ruleset.incompatible_tables()).unwrap();
+    writeln!(
+        out,
+        "lines: {}, rules: {rules} ({raw} kept verbatim), unparsed: {}",
+        ruleset.line_count(),
+        ruleset.unparsed_count()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "family: {:?}, generated by: {:?}, nft: {}, incompatible tables: {:?}",
+        ruleset.family(),
+        ruleset.generated_by(),
+        ruleset.is_nft(),
+        ruleset.incompatible_tables()
+    )
+    .unwrap();
     writeln!(out, "render is byte-exact: {}", ruleset.render() == text).unwrap();
     for block in &ruleset.tables {
-        writeln!(out, "\n*{} (line {}, COMMIT {:?}): {} chains, {} rules", block.table.name(), block.line, block.commit_line, block.chains.len(), block.rule_count()).unwrap();
+        writeln!(
+            out,
+            "\n*{} (line {}, COMMIT {:?}): {} chains, {} rules",
+            block.table.name(),
+            block.line,
+            block.commit_line,
+            block.chains.len(),
+            block.rule_count()
+        )
+        .unwrap();
         for chain in &block.chains {
-            let policy = chain.policy.as_ref().map_or("-".to_owned(), |p| compact(p).trim_matches('"').to_owned());
-            let counters = chain.counters.map_or(String::new(), |c| format!(" [{}:{}]", c.packets, c.bytes));
-            writeln!(out, "  :{} {policy}{counters} (line {:?})", chain.name, chain.line).unwrap();
+            let policy = chain
+                .policy
+                .as_ref()
+                .map_or("-".to_owned(), |p| compact(p).trim_matches('"').to_owned());
+            let counters = chain
+                .counters
+                .map_or(String::new(), |c| format!(" [{}:{}]", c.packets, c.bytes));
+            writeln!(
+                out,
+                "  :{} {policy}{counters} (line {:?})",
+                chain.name, chain.line
+            )
+            .unwrap();
             for rule in &chain.rules {
-                let counters = rule.counters.map_or(String::new(), |c| format!("[{}:{}] ", c.packets, c.bytes));
+                let counters = rule
+                    .counters
+                    .map_or(String::new(), |c| format!("[{}:{}] ", c.packets, c.bytes));
                 let matches: Vec<String> = rule.matches.iter().map(compact).collect();
-                let target = rule.target.as_ref().map_or("(no target)".to_owned(), compact);
-                let kept = if rule.raw.is_some() { " (kept verbatim)" } else { "" };
-                writeln!(out, "    L{} {counters}{} => {target}{kept}", rule.line, matches.join(" ")).unwrap();
+                let target = rule
+                    .target
+                    .as_ref()
+                    .map_or("(no target)".to_owned(), compact);
+                let kept = if rule.raw.is_some() {
+                    " (kept verbatim)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "    L{} {counters}{} => {target}{kept}",
+                    rule.line,
+                    matches.join(" ")
+                )
+                .unwrap();
             }
         }
     }
-    let unparsed: Vec<_> = ruleset.lines.iter().filter_map(|l| match l { Line::Unparsed(u) => Some(u), _ => None }).collect();
+    let unparsed: Vec<_> = ruleset
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Unparsed(u) => Some(u),
+            _ => None,
+        })
+        .collect();
     if !unparsed.is_empty() {
         writeln!(out, "\nunparsed lines:").unwrap();
         for u in unparsed {
@@ -247,53 +355,105 @@ fn render_kube(view: &KubeView) -> String {
     }
     writeln!(out, "\nkubernetes services:").unwrap();
     for service in view.services() {
-        let ip = service.cluster_ip.map_or("?".to_owned(), |ip| ip.to_string());
-        let proto = service.protocol.as_ref().map_or("?".into(), |p| p.as_str().to_string());
+        let ip = service
+            .cluster_ip
+            .map_or("?".to_owned(), |ip| ip.to_string());
+        let proto = service
+            .protocol
+            .as_ref()
+            .map_or("?".into(), |p| p.as_str().to_string());
         let port = service.port.map_or("?".to_owned(), |p| p.to_string());
         let chain = service.svc_chain.as_deref().unwrap_or("-");
-        writeln!(out, "  {} {ip} {proto}/{port} chain={chain} lines={:?}", service.key(), service.lines).unwrap();
+        writeln!(
+            out,
+            "  {} {ip} {proto}/{port} chain={chain} lines={:?}",
+            service.key(),
+            service.lines
+        )
+        .unwrap();
         for ext in &service.external_ips {
             writeln!(out, "    {} {} (L{})", ext.kind, ext.ip, ext.line).unwrap();
         }
         if service.endpoints.is_empty() {
-            writeln!(out, "    no endpoints (reject rule: {:?})", service.no_endpoints_line).unwrap();
+            writeln!(
+                out,
+                "    no endpoints (reject rule: {:?})",
+                service.no_endpoints_line
+            )
+            .unwrap();
         }
         for e in &service.endpoints {
             let address = e.address.map_or("?".to_owned(), |a| a.to_string());
             let port = e.port.map_or("?".to_owned(), |p| p.to_string());
-            let probability = e.probability.map_or("rest".to_owned(), |p| format!("{p:.11}"));
+            let probability = e
+                .probability
+                .map_or("rest".to_owned(), |p| format!("{p:.11}"));
             writeln!(out, "    -> {address} port {port} via {} p={probability} share={:.4} jump=L{} dnat={:?}{}", e.chain, e.share, e.jump_line, e.dnat_line, if e.affinity { " affinity" } else { "" }).unwrap();
         }
     }
     if !view.node_ports.is_empty() {
         writeln!(out, "node ports:").unwrap();
         for np in view.node_ports() {
-            let proto = np.protocol.as_ref().map_or("?".into(), |p| p.as_str().to_string());
+            let proto = np
+                .protocol
+                .as_ref()
+                .map_or("?".into(), |p| p.as_str().to_string());
             let flags = match (np.localhost_only, np.no_endpoints) {
                 (true, _) => " localhost",
                 (_, true) => " no endpoints",
                 _ => "",
             };
-            writeln!(out, "  {proto}/{} {} -> {:?}{flags} (L{})", np.port, np.service, np.target_chain, np.line).unwrap();
+            writeln!(
+                out,
+                "  {proto}/{} {} -> {:?}{flags} (L{})",
+                np.port, np.service, np.target_chain, np.line
+            )
+            .unwrap();
         }
     }
     let cni = &view.vpc_cni;
-    writeln!(out, "vpc cni: present={} snat chains={:?} connmark chains={:?}", cni.is_present(), cni.snat_chains, cni.connmark_chains).unwrap();
+    writeln!(
+        out,
+        "vpc cni: present={} snat chains={:?} connmark chains={:?}",
+        cni.is_present(),
+        cni.snat_chains,
+        cni.connmark_chains
+    )
+    .unwrap();
     for snat in &cni.snat_rules {
-        writeln!(out, "  snat in {} to {:?} random={} random-fully={} except out {:?} (L{})", snat.chain, snat.to_source, snat.random, snat.random_fully, snat.excluded_out_interface, snat.line).unwrap();
+        writeln!(
+            out,
+            "  snat in {} to {:?} random={} random-fully={} except out {:?} (L{})",
+            snat.chain,
+            snat.to_source,
+            snat.random,
+            snat.random_fully,
+            snat.excluded_out_interface,
+            snat.line
+        )
+        .unwrap();
     }
     for ex in &cni.exclusions {
-        writeln!(out, "  no snat to {}/{} in {} {:?} (L{})", ex.cidr.addr, ex.cidr.prefix, ex.chain, ex.comment, ex.line).unwrap();
+        writeln!(
+            out,
+            "  no snat to {}/{} in {} {:?} (L{})",
+            ex.cidr.addr, ex.cidr.prefix, ex.chain, ex.comment, ex.line
+        )
+        .unwrap();
     }
     out
 }
 
 #[test]
 fn fixture_snapshots() {
-    insta::glob!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"), "iptables/*/*.txt", |path| {
-        let text = std::fs::read_to_string(path).unwrap();
-        insta::assert_snapshot!(render_report(&text));
-    });
+    insta::glob!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"),
+        "iptables/*/*.txt",
+        |path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            insta::assert_snapshot!(render_report(&text));
+        }
+    );
 }
 
 /// Files under `valid/` parse cleanly and render back byte for byte; files
@@ -301,7 +461,10 @@ fn fixture_snapshots() {
 #[test]
 fn fixtures_valid_and_invalid() {
     for (folder, want_clean) in [("valid", true), ("invalid", false)] {
-        let mut entries: Vec<_> = std::fs::read_dir(fixtures_dir().join(folder)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(fixtures_dir().join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         assert!(!entries.is_empty());
         for path in entries {
@@ -309,7 +472,12 @@ fn fixtures_valid_and_invalid() {
             let name = path.display();
             match iptables::parse(&text) {
                 Ok(parsed) => {
-                    assert_eq!(parsed.diagnostics.is_empty(), want_clean, "{name}: {:?}", parsed.diagnostics);
+                    assert_eq!(
+                        parsed.diagnostics.is_empty(),
+                        want_clean,
+                        "{name}: {:?}",
+                        parsed.diagnostics
+                    );
                     assert_eq!(parsed.value.render(), text, "{name}");
                 }
                 Err(_) => assert!(!want_clean, "{name}"),
@@ -322,17 +490,30 @@ fn fixtures_valid_and_invalid() {
 /// same typed rules, chain by chain.
 #[test]
 fn restore_order_equals_canonical_order() {
-    let canonical = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt")).unwrap().value;
-    let restore = iptables::parse(&read_fixture("valid/kube-proxy-restore-order.txt")).unwrap().value;
+    let canonical = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt"))
+        .unwrap()
+        .value;
+    let restore = iptables::parse(&read_fixture("valid/kube-proxy-restore-order.txt"))
+        .unwrap()
+        .value;
     let mut compared = 0;
     for table in [Table::Nat, Table::Filter] {
         let written = restore.table(table.clone()).unwrap();
         let saved = canonical.table(table).unwrap();
         for chain in &written.chains {
-            let saved_chain = saved.chain(&chain.name).unwrap_or_else(|| panic!("{} missing", chain.name));
+            let saved_chain = saved
+                .chain(&chain.name)
+                .unwrap_or_else(|| panic!("{} missing", chain.name));
             assert_eq!(chain.rules.len(), saved_chain.rules.len(), "{}", chain.name);
             for (a, b) in chain.rules.iter().zip(&saved_chain.rules) {
-                assert!(a.same_rule(b), "line {} vs {}:\n{:#?}\n{:#?}", a.line, b.line, a, b);
+                assert!(
+                    a.same_rule(b),
+                    "line {} vs {}:\n{:#?}\n{:#?}",
+                    a.line,
+                    b.line,
+                    a,
+                    b
+                );
                 assert_eq!(a.to_canonical_string(), b.text(), "line {}", a.line);
                 compared += 1;
             }
@@ -345,7 +526,12 @@ fn restore_order_equals_canonical_order() {
     for (key, service) in &canonical_view.services {
         let other = &restore_view.services[key];
         assert_eq!(service.cluster_ip, other.cluster_ip, "{key}");
-        let shares = |s: &node_artifacts::iptables::kube::Service| s.endpoints.iter().map(|e| (e.address, e.port, e.probability)).collect::<Vec<_>>();
+        let shares = |s: &node_artifacts::iptables::kube::Service| {
+            s.endpoints
+                .iter()
+                .map(|e| (e.address, e.port, e.probability))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(shares(service), shares(other), "{key}");
     }
 }
@@ -353,8 +539,12 @@ fn restore_order_equals_canonical_order() {
 /// The `-c` dump is the plain dump plus counters.
 #[test]
 fn counters_variant_matches_plain() {
-    let plain = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt")).unwrap().value;
-    let counted = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni-counters.txt")).unwrap().value;
+    let plain = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt"))
+        .unwrap()
+        .value;
+    let counted = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni-counters.txt"))
+        .unwrap()
+        .value;
     let a: Vec<_> = plain.rules().map(|(_, r)| r).collect();
     let b: Vec<_> = counted.rules().map(|(_, r)| r).collect();
     assert_eq!(a.len(), b.len());
@@ -364,23 +554,52 @@ fn counters_variant_matches_plain() {
 
 #[test]
 fn kube_view_lookups() {
-    let ruleset = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt")).unwrap().value;
+    let ruleset = iptables::parse(&read_fixture("valid/kube-proxy-vpc-cni.txt"))
+        .unwrap()
+        .value;
     let view = KubeView::new(&ruleset);
     let dns_ip = "10.100.0.10".parse().unwrap();
-    let dns: Vec<_> = view.services_by_cluster_ip(dns_ip, 53).map(|s| s.key()).collect();
-    assert_eq!(dns, ["kube-system/kube-dns:dns", "kube-system/kube-dns:dns-tcp"]);
+    let dns: Vec<_> = view
+        .services_by_cluster_ip(dns_ip, 53)
+        .map(|s| s.key())
+        .collect();
+    assert_eq!(
+        dns,
+        ["kube-system/kube-dns:dns", "kube-system/kube-dns:dns-tcp"]
+    );
     assert_eq!(view.service_by_cluster_ip(dns_ip, 54), None);
     let web = view.service("shop/web:http").unwrap();
     assert_eq!(web.endpoints.len(), 3);
     let total: f64 = web.endpoints.iter().map(|e| e.share).sum();
     assert!((total - 1.0).abs() < 1e-6, "{total}");
-    assert!(web.endpoints.iter().all(|e| (e.share - 1.0 / 3.0).abs() < 1e-6));
+    assert!(
+        web.endpoints
+            .iter()
+            .all(|e| (e.share - 1.0 / 3.0).abs() < 1e-6)
+    );
     let without: Vec<_> = view.services_without_endpoints().map(|s| s.key()).collect();
     assert_eq!(without, ["shop/payments:grpc"]);
-    assert_eq!(view.service_by_chain("KUBE-SEP-CRB5BY4R3U6FZQ5O").map(|s| s.key()), Some("shop/web:http".to_owned()));
-    assert_eq!(view.chain("KUBE-SVC-IUDQUGJF2BYNFCTS").and_then(|c| c.service.clone()), Some("shop/web:http".to_owned()));
-    assert_eq!(view.node_ports().iter().map(|n| (n.port, n.no_endpoints)).collect::<Vec<_>>(), [(30080, false), (31090, true)]);
-    assert_eq!(view.vpc_cni.snat_rules[0].to_source, Some("192.168.30.117".parse().unwrap()));
+    assert_eq!(
+        view.service_by_chain("KUBE-SEP-CRB5BY4R3U6FZQ5O")
+            .map(|s| s.key()),
+        Some("shop/web:http".to_owned())
+    );
+    assert_eq!(
+        view.chain("KUBE-SVC-IUDQUGJF2BYNFCTS")
+            .and_then(|c| c.service.clone()),
+        Some("shop/web:http".to_owned())
+    );
+    assert_eq!(
+        view.node_ports()
+            .iter()
+            .map(|n| (n.port, n.no_endpoints))
+            .collect::<Vec<_>>(),
+        [(30080, false), (31090, true)]
+    );
+    assert_eq!(
+        view.vpc_cni.snat_rules[0].to_source,
+        Some("192.168.30.117".parse().unwrap())
+    );
     assert!(view.vpc_cni.snat_rules[0].random_fully);
     assert_eq!(view.vpc_cni.exclusions.len(), 2);
 }
@@ -414,7 +633,12 @@ fn rule_helpers() {
 
 #[test]
 fn not_a_dump_is_an_error() {
-    for text in ["", "\n", "hello\nworld\n", &read_fixture("invalid/nvl-listing.txt")] {
+    for text in [
+        "",
+        "\n",
+        "hello\nworld\n",
+        &read_fixture("invalid/nvl-listing.txt"),
+    ] {
         assert!(iptables::parse(text).is_err(), "{text:?}");
     }
     assert!(iptables::parse("# Generated by iptables-save v1.8.4 on Tue\n").is_ok());
@@ -443,11 +667,17 @@ fn generated_kube_proxy_ruleset_is_clean() {
     let parsed = iptables::parse(&text).unwrap();
     assert_eq!(parsed.diagnostics, vec![]);
     let ruleset = parsed.value;
-    assert!(ruleset.rules().all(|(_, r)| r.raw.is_none()), "generator output is not canonical");
+    assert!(
+        ruleset.rules().all(|(_, r)| r.raw.is_none()),
+        "generator output is not canonical"
+    );
     assert_eq!(ruleset.render(), text);
     let view = KubeView::new(&ruleset);
     assert_eq!(view.services.len(), 200);
-    assert!(view.services().all(|s| s.endpoints.len() == 3 && s.endpoints.iter().all(|e| e.address.is_some())));
+    assert!(
+        view.services()
+            .all(|s| s.endpoints.len() == 3 && s.endpoints.iter().all(|e| e.address.is_some()))
+    );
     assert_eq!(view.node_ports().len(), 20);
 }
 
@@ -464,24 +694,42 @@ mod properties {
     }
 
     fn ipv4() -> impl Strategy<Value = String> {
-        (any::<[u8; 4]>(), 0u8..=32).prop_map(|(o, p)| format!("{}.{}.{}.{}/{p}", o[0], o[1], o[2], o[3]))
+        (any::<[u8; 4]>(), 0u8..=32)
+            .prop_map(|(o, p)| format!("{}.{}.{}.{}/{p}", o[0], o[1], o[2], o[3]))
     }
 
     fn port_range() -> impl Strategy<Value = String> {
-        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| if a == b { a.to_string() } else { format!("{}:{}", a.min(b), a.max(b)) })
+        (any::<u16>(), any::<u16>()).prop_map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{}:{}", a.min(b), a.max(b))
+            }
+        })
     }
 
     fn module() -> impl Strategy<Value = String> {
         prop_oneof![
             "[ -~]{0,24}".prop_map(|c| format!("-m comment --comment {}", quoted(&c))),
             (bang(), port_range()).prop_map(|(b, p)| format!("-m tcp {b}--dport {p}")),
-            (bang(), port_range(), port_range()).prop_map(|(b, s, d)| format!("-m udp --sport {s} {b}--dport {d}")),
-            proptest::collection::vec(port_range(), 1..5).prop_map(|p| format!("-m multiport --dports {}", p.join(","))),
-            (bang(), proptest::sample::subsequence(vec!["INVALID", "NEW", "RELATED", "ESTABLISHED", "DNAT"], 1..4))
+            (bang(), port_range(), port_range())
+                .prop_map(|(b, s, d)| format!("-m udp --sport {s} {b}--dport {d}")),
+            proptest::collection::vec(port_range(), 1..5)
+                .prop_map(|p| format!("-m multiport --dports {}", p.join(","))),
+            (
+                bang(),
+                proptest::sample::subsequence(
+                    vec!["INVALID", "NEW", "RELATED", "ESTABLISHED", "DNAT"],
+                    1..4
+                )
+            )
                 .prop_map(|(b, s)| format!("-m conntrack {b}--ctstate {}", s.join(","))),
-            (bang(), any::<u32>(), any::<u32>()).prop_map(|(b, v, m)| format!("-m mark {b}--mark 0x{v:x}/0x{m:x}")),
-            (0.0f64..=1.0).prop_map(|p| format!("-m statistic --mode random --probability {p:.10}")),
-            (bang(), prop_oneof![Just("LOCAL"), Just("UNICAST")]).prop_map(|(b, t)| format!("-m addrtype {b}--dst-type {t}")),
+            (bang(), any::<u32>(), any::<u32>())
+                .prop_map(|(b, v, m)| format!("-m mark {b}--mark 0x{v:x}/0x{m:x}")),
+            (0.0f64..=1.0)
+                .prop_map(|p| format!("-m statistic --mode random --probability {p:.10}")),
+            (bang(), prop_oneof![Just("LOCAL"), Just("UNICAST")])
+                .prop_map(|(b, t)| format!("-m addrtype {b}--dst-type {t}")),
             "[a-z]{1,8}".prop_map(|m| format!("-m {m} --{m}-opt value")),
         ]
     }
@@ -493,8 +741,18 @@ mod properties {
             Just("-j RETURN".to_owned()),
             Just("-j KUBE-MARK-MASQ".to_owned()),
             Just("-g KUBE-MARK-MASQ".to_owned()),
-            (any::<[u8; 4]>(), any::<u16>()).prop_map(|(o, p)| format!("-j DNAT --to-destination {}.{}.{}.{}:{p}", o[0], o[1], o[2], o[3])),
-            (any::<[u8; 4]>(), any::<bool>()).prop_map(|(o, r)| format!("-j SNAT --to-source {}.{}.{}.{}{}", o[0], o[1], o[2], o[3], if r { " --random-fully" } else { "" })),
+            (any::<[u8; 4]>(), any::<u16>()).prop_map(|(o, p)| format!(
+                "-j DNAT --to-destination {}.{}.{}.{}:{p}",
+                o[0], o[1], o[2], o[3]
+            )),
+            (any::<[u8; 4]>(), any::<bool>()).prop_map(|(o, r)| format!(
+                "-j SNAT --to-source {}.{}.{}.{}{}",
+                o[0],
+                o[1],
+                o[2],
+                o[3],
+                if r { " --random-fully" } else { "" }
+            )),
             any::<u32>().prop_map(|m| format!("-j MARK --or-mark 0x{m:x}")),
             "[ -~]{0,16}".prop_map(|p| format!("-j LOG --log-prefix {}", quoted(&p))),
             Just("-j REJECT".to_owned()),
@@ -537,7 +795,9 @@ mod properties {
     }
 
     fn dump(rules: &[String]) -> String {
-        let mut text = String::from("*nat\n:INPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
+        let mut text = String::from(
+            "*nat\n:INPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n",
+        );
         for rule in rules {
             text.push_str(rule);
             text.push('\n');
