@@ -18,9 +18,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         [path, rest @ ..] => {
             let text = std::fs::read_to_string(path)?;
+            let started = std::time::Instant::now();
+            let cpu_started = thread_cpu_ns();
             let parsed = iptables::parse(&text)?;
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu = cpu_started.zip(thread_cpu_ns()).map(|(a, b)| (b - a) as f64 / 1e9);
             if rest.first().is_some_and(|a| a == "--parse-only") {
-                println!("{} bytes, {} lines", text.len(), parsed.value.line_count());
+                let mb = text.len() as f64 / 1e6;
+                println!(
+                    "{} bytes, {} lines, parsed in {:.1} ms wall ({:.0} MB/s), {} on-CPU",
+                    text.len(),
+                    parsed.value.line_count(),
+                    elapsed * 1e3,
+                    mb / elapsed,
+                    cpu.map_or("unknown".to_owned(), |c| format!("{:.1} ms ({:.0} MB/s)", c * 1e3, mb / c)),
+                );
                 return Ok(());
             }
             let view = KubeView::new(&parsed.value);
@@ -36,4 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => return Err("usage: iptables_mem --write FILE [SERVICES ENDPOINTS] | iptables_mem FILE [--parse-only]".into()),
     }
     Ok(())
+}
+
+/// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), so that
+/// throughput can be read on a machine shared with other jobs.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }

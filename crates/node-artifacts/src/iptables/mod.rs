@@ -79,6 +79,7 @@ mod targets;
 mod tokens;
 mod values;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use memchr::memchr;
@@ -147,7 +148,13 @@ struct Builder<'a> {
     diagnostics: Vec<Diagnostic>,
     scratch: rule::Scratch<'a>,
     notes: Vec<String>,
+    /// Most recently resolved chain names of the current table.
+    resolve_cache: RefCell<Vec<ChainName>>,
+    /// Index of the chain the previous rule was appended to.
+    last_chain: Option<usize>,
 }
+
+const RESOLVE_CACHE: usize = 4;
 
 impl<'a> Builder<'a> {
     fn new(input: &str) -> Self {
@@ -163,6 +170,8 @@ impl<'a> Builder<'a> {
             diagnostics: Vec::new(),
             scratch: rule::Scratch::default(),
             notes: Vec::new(),
+            resolve_cache: RefCell::new(Vec::with_capacity(RESOLVE_CACHE)),
+            last_chain: None,
         }
     }
 
@@ -235,13 +244,15 @@ impl<'a> Builder<'a> {
         }
         self.saw_dump = true;
         self.close_uncommitted();
+        self.resolve_cache.borrow_mut().clear();
+        self.last_chain = None;
         let table = Table::from_name(name);
         self.tables.push(TableBlock {
             table,
             line: line_no,
             commit_line: None,
             chains: Vec::new(),
-            chain_index: HashMap::new(),
+            chain_index: HashMap::default(),
         });
         let index = self.tables.len() - 1;
         self.current = Some(index);
@@ -381,11 +392,26 @@ impl<'a> Builder<'a> {
         };
         self.notes.clear();
         let block = &self.tables[table];
+        // Rules come grouped by chain and jump to a few chains again and
+        // again (KUBE-MARK-MASQ): a small most-recent-first cache answers
+        // most look-ups without hashing.
+        let cache = &self.resolve_cache;
         let resolve = |name: &str| {
-            block
+            let mut recent = cache.borrow_mut();
+            if let Some(pos) = recent.iter().position(|n| n.as_str() == name) {
+                let hit = recent[pos].clone();
+                recent[..=pos].rotate_right(1);
+                return Some(hit);
+            }
+            let found = block
                 .chain_index
                 .get_key_value(name)
-                .map(|(k, _)| k.clone())
+                .map(|(k, _)| k.clone())?;
+            if recent.len() == RESOLVE_CACHE {
+                recent.pop();
+            }
+            recent.insert(0, found.clone());
+            Some(found)
         };
         match rule::parse_rule(line_no, line, &mut self.scratch, &resolve, &mut self.notes) {
             Err(reason) => self.unparsed(line_no, line, reason),
@@ -398,8 +424,13 @@ impl<'a> Builder<'a> {
                     });
                 }
                 let block = &mut self.tables[table];
-                let chain = match block.chain_index.get(rule.chain.as_str()) {
-                    Some(&c) => c,
+                let previous = self
+                    .last_chain
+                    .filter(|&c| block.chains.get(c).is_some_and(|c| c.name == rule.chain));
+                let chain = match previous
+                    .or_else(|| block.chain_index.get(rule.chain.as_str()).copied())
+                {
+                    Some(c) => c,
                     None => {
                         self.diagnostics.push(Diagnostic {
                             line: line_no,
@@ -419,6 +450,7 @@ impl<'a> Builder<'a> {
                         block.chains.len() - 1
                     }
                 };
+                self.last_chain = Some(chain);
                 let rules = &mut block.chains[chain].rules;
                 // Most kube-proxy chains hold one to four rules: grow small
                 // vectors one slot at a time instead of jumping to four, which

@@ -327,7 +327,7 @@ pub(crate) fn parse_rule<'a>(
                 })
             } else {
                 Some(
-                    targets::build(name, &opts_buf, resolve(name), ipv6).unwrap_or_else(|reason| {
+                    targets::build(name, &opts_buf, resolve, ipv6).unwrap_or_else(|reason| {
                         if !reason.ends_with("is not typed") {
                             notes.push(format!("kept -j {name} whole: {reason}"));
                         }

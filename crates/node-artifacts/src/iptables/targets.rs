@@ -16,13 +16,14 @@ use crate::iptables::model::{
 use crate::iptables::tokens::{push_arg, push_save_string};
 use crate::iptables::values;
 
-/// Builds the target of `-j name opts…`. `declared` is the shared name of the
-/// chain `name` when the current table declares it; `ipv6` tells whether the
-/// rule has IPv6 addresses (for REJECT's family-specific default).
+/// Builds the target of `-j name opts…`. `resolve` gives the shared name of
+/// a chain the current table declares (asked only when `name` is not a
+/// target extension: iptables refuses chains named like targets); `ipv6`
+/// tells whether the rule has IPv6 addresses (for REJECT's default).
 pub(crate) fn build(
     name: &str,
     opts: &[Opt<'_, '_>],
-    declared: Option<ChainName>,
+    resolve: &dyn Fn(&str) -> Option<ChainName>,
     ipv6: bool,
 ) -> Result<Target, String> {
     if let Some(opt) = opts.iter().find(|o| o.negated) {
@@ -41,10 +42,6 @@ pub(crate) fn build(
         "RETURN" => no_options(Target::Return),
         "QUEUE" => no_options(Target::Queue),
         "NOTRACK" => no_options(Target::Notrack),
-        _ if declared.is_some() => match declared {
-            Some(chain) if opts.is_empty() => Ok(Target::Jump { chain }),
-            _ => Err(format!("jump to chain {name} takes no options")),
-        },
         "DNAT" => nat(opts, "--to-destination").map(Target::Dnat),
         "SNAT" => nat(opts, "--to-source").map(Target::Snat),
         "MASQUERADE" => masquerade(opts),
@@ -68,7 +65,11 @@ pub(crate) fn build(
         "NFLOG" => nflog(opts),
         "CT" => ct(opts),
         "TPROXY" => tproxy(opts),
-        _ => Err(format!("target {name} is not typed")),
+        _ => match resolve(name) {
+            Some(chain) if opts.is_empty() => Ok(Target::Jump { chain }),
+            Some(_) => Err(format!("jump to chain {name} takes no options")),
+            None => Err(format!("target {name} is not typed")),
+        },
     }
 }
 

@@ -122,12 +122,15 @@ pub(crate) fn push_save_string(out: &mut String, value: &str) {
 
 fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        if matches!(c, '"' | '\\' | '\'') {
-            out.push('\\');
-        }
-        out.push(c);
+    let mut rest = value;
+    while let Some(at) = rest.find(['"', '\\', '\'']) {
+        out.push_str(&rest[..at]);
+        out.push('\\');
+        // The escaped characters are all one byte long.
+        out.push_str(&rest[at..at + 1]);
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 
