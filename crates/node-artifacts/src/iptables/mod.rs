@@ -68,6 +68,18 @@
 //! keeps its text in `raw` only when the canonical rendering of its typed
 //! form differs from the input, so [`Ruleset::render`] reproduces any parsed
 //! input byte for byte while an iptables-save dump costs no copy of its text.
+//!
+//! # Design decisions
+//!
+//! Lines are split with `memchr` and arguments with a hand-written byte
+//! loop rather than nom combinators: a rule is a flat token list, the splitter
+//! must follow `iptables-restore`'s quoting exactly, and it is the hottest
+//! code in the parser. nom parses the structured leaf (`[packets:bytes]`).
+//!
+//! Chain names are [`ChainName`]s (a shared `Arc<str>`): the chain, its rules
+//! and every jump to it hold the same allocation, which with boxed rare
+//! variants and runs in [`Ruleset::lines`] keeps a 5,000-service kube-proxy
+//! dump under four times its size in memory.
 
 pub mod kube;
 mod matches;
@@ -497,18 +509,33 @@ fn canonical_chain_differs(chain: &Chain, line: &str) -> bool {
 }
 
 #[cfg(test)]
-mod size_probe {
+mod tests {
+    use super::*;
+
+    /// The model's size per rule is what keeps a 75,000-line dump under 4×
+    /// its size in memory; growing these types should be a decision.
     #[test]
-    fn sizes() {
-        use super::*;
-        eprintln!(
-            "Rule {} Match {} Target {} Line {} Chain {} NatTarget {}",
-            size_of::<Rule>(),
-            size_of::<Match>(),
-            size_of::<Target>(),
-            size_of::<Line>(),
-            size_of::<Chain>(),
-            size_of::<NatTarget>()
+    fn model_types_stay_small() {
+        assert!(
+            size_of::<Match>() <= 40,
+            "Match is {} bytes",
+            size_of::<Match>()
         );
+        assert!(
+            size_of::<Target>() <= 56,
+            "Target is {} bytes",
+            size_of::<Target>()
+        );
+        assert!(
+            size_of::<Rule>() <= 144,
+            "Rule is {} bytes",
+            size_of::<Rule>()
+        );
+        assert!(
+            size_of::<Line>() <= 40,
+            "Line is {} bytes",
+            size_of::<Line>()
+        );
+        assert_eq!(size_of::<ChainName>(), 16);
     }
 }

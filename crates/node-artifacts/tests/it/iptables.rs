@@ -602,6 +602,15 @@ fn kube_view_lookups() {
     );
     assert!(view.vpc_cni.snat_rules[0].random_fully);
     assert_eq!(view.vpc_cni.exclusions.len(), 2);
+    // Both the model and the view serialize (the data is the product).
+    let json = serde_json::to_string(&view).unwrap();
+    assert!(json.contains("\"shop/web:http\"") && json.contains("KUBE-SEP-CRB5BY4R3U6FZQ5O"));
+    let garbage = iptables::parse(&read_fixture("invalid/garbage-lines.txt")).unwrap();
+    let json = serde_json::to_string(&garbage).unwrap();
+    assert!(
+        json.contains("\"kind\":\"unparsed\"") && json.contains("unknown option -x"),
+        "{json}"
+    );
 }
 
 #[test]
@@ -874,16 +883,31 @@ mod properties {
 #[test]
 fn corpus_kube_proxy_restore_view() {
     let Some(dir) = corpus_dir() else { return };
-    let path = dir.join("kubernetes__pkg_proxy_iptables_proxier_test.go__TestOverallIPTablesRules.restore.txt");
+    let path = dir.join(
+        "kubernetes__pkg_proxy_iptables_proxier_test.go__TestOverallIPTablesRules.restore.txt",
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let ruleset = iptables::parse(&text).unwrap().value;
     let view = KubeView::new(&ruleset);
     let keys: Vec<_> = view.services.keys().cloned().collect();
-    assert_eq!(keys, ["ns1/svc1:p80", "ns2/svc2:p80", "ns3/svc3:p80", "ns4/svc4:p80", "ns5/svc5:p80", "ns6/svc6:p80"]);
+    assert_eq!(
+        keys,
+        [
+            "ns1/svc1:p80",
+            "ns2/svc2:p80",
+            "ns3/svc3:p80",
+            "ns4/svc4:p80",
+            "ns5/svc5:p80",
+            "ns6/svc6:p80"
+        ]
+    );
     let svc5 = view.service("ns5/svc5:p80").unwrap();
     assert_eq!(svc5.endpoints.len(), 1);
     assert!(svc5.endpoints[0].affinity);
-    assert_eq!(svc5.endpoints[0].address, Some("10.180.0.3".parse().unwrap()));
+    assert_eq!(
+        svc5.endpoints[0].address,
+        Some("10.180.0.3".parse().unwrap())
+    );
     assert_eq!(svc5.external_ips.len(), 1);
     let svc4 = view.service("ns4/svc4:p80").unwrap();
     let shares: Vec<_> = svc4.endpoints.iter().map(|e| e.share).collect();
@@ -892,10 +916,26 @@ fn corpus_kube_proxy_restore_view() {
     assert!(svc6.endpoints.is_empty() && svc6.no_endpoints_line.is_some());
     assert_eq!(svc6.cluster_ip, Some("172.30.0.46".parse().unwrap()));
     let svc2 = view.service("ns2/svc2:p80").unwrap();
-    assert_eq!(svc2.external_ips.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["external IP", "loadbalancer IP"]);
-    let ports: Vec<_> = view.node_ports().iter().filter(|n| n.service == "ns2/svc2:p80").map(|n| (n.port, n.localhost_only)).collect();
+    assert_eq!(
+        svc2.external_ips
+            .iter()
+            .map(|e| e.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["external IP", "loadbalancer IP"]
+    );
+    let ports: Vec<_> = view
+        .node_ports()
+        .iter()
+        .filter(|n| n.service == "ns2/svc2:p80")
+        .map(|n| (n.port, n.localhost_only))
+        .collect();
     assert_eq!(ports, [(3001, true), (3001, false)]);
-    assert_eq!(view.services_without_endpoints().map(|s| s.key()).collect::<Vec<_>>(), ["ns6/svc6:p80"]);
+    assert_eq!(
+        view.services_without_endpoints()
+            .map(|s| s.key())
+            .collect::<Vec<_>>(),
+        ["ns6/svc6:p80"]
+    );
 }
 
 /// The moby documents hold `iptables -nvL` listings (not a dump, rejected
@@ -914,15 +954,27 @@ fn corpus_moby_rule_listings() {
         let text = std::fs::read_to_string(&path).unwrap();
         for block in text.split("<summary>iptables commands</summary>").skip(1) {
             let body = block.split("</details>").next().unwrap();
-            let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| l.starts_with('-')).collect();
-            let table = if lines.iter().any(|l| l.starts_with("-P POSTROUTING")) { "nat" } else { "filter" };
+            let lines: Vec<&str> = body
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with('-'))
+                .collect();
+            let table = if lines.iter().any(|l| l.starts_with("-P POSTROUTING")) {
+                "nat"
+            } else {
+                "filter"
+            };
             let mut dump = format!("*{table}\n");
             let mut rules = Vec::new();
             for line in &lines {
                 let mut words = line.split(' ');
                 match (words.next(), words.next(), words.next()) {
-                    (Some("-P"), Some(chain), Some(policy)) => dump.push_str(&format!(":{chain} {policy} [0:0]\n")),
-                    (Some("-N"), Some(chain), None) => dump.push_str(&format!(":{chain} - [0:0]\n")),
+                    (Some("-P"), Some(chain), Some(policy)) => {
+                        dump.push_str(&format!(":{chain} {policy} [0:0]\n"))
+                    }
+                    (Some("-N"), Some(chain), None) => {
+                        dump.push_str(&format!(":{chain} - [0:0]\n"))
+                    }
                     (Some("-A"), ..) => rules.push(*line),
                     _ => panic!("unexpected -S line {line:?}"),
                 }
@@ -934,7 +986,11 @@ fn corpus_moby_rule_listings() {
             dump.push_str("COMMIT\n");
             let parsed = iptables::parse(&dump).unwrap();
             assert_eq!(parsed.diagnostics, vec![], "{}", path.display());
-            let rendered: Vec<String> = parsed.value.rules().map(|(_, r)| r.to_canonical_string()).collect();
+            let rendered: Vec<String> = parsed
+                .value
+                .rules()
+                .map(|(_, r)| r.to_canonical_string())
+                .collect();
             let expected: Vec<String> = rules.iter().map(|r| (*r).to_owned()).collect();
             let mut sorted_expected = expected.clone();
             let mut sorted_rendered = rendered.clone();
