@@ -502,6 +502,9 @@ impl KubeView {
                     continue;
                 };
                 let (key, _) = split_comment(comment);
+                if split_service_key(key).is_none() {
+                    continue;
+                }
                 let Some(port) = first_dport(rule) else {
                     continue;
                 };
