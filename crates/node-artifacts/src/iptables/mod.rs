@@ -408,7 +408,13 @@ impl<'a> Builder<'a> {
         // again (KUBE-MARK-MASQ): a small most-recent-first cache answers
         // most look-ups without hashing.
         let cache = &self.resolve_cache;
+        // iptables-save prints chains' rules in declaration order, so the
+        // chain after the previous rule's chain is the next best guess.
+        let next_chain = self.last_chain.and_then(|c| block.chains.get(c + 1));
         let resolve = |name: &str| {
+            if let Some(next) = next_chain.filter(|c| c.name == name) {
+                return Some(next.name.clone());
+            }
             let mut recent = cache.borrow_mut();
             if let Some(pos) = recent.iter().position(|n| n.as_str() == name) {
                 let hit = recent[pos].clone();
@@ -436,9 +442,11 @@ impl<'a> Builder<'a> {
                     });
                 }
                 let block = &mut self.tables[table];
-                let previous = self
-                    .last_chain
-                    .filter(|&c| block.chains.get(c).is_some_and(|c| c.name == rule.chain));
+                let previous = self.last_chain.and_then(|last| {
+                    [last, last + 1]
+                        .into_iter()
+                        .find(|&c| block.chains.get(c).is_some_and(|c| c.name == rule.chain))
+                });
                 let chain = match previous
                     .or_else(|| block.chain_index.get(rule.chain.as_str()).copied())
                 {
