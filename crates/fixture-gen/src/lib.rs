@@ -9,3 +9,4 @@
 pub mod bundle;
 pub mod dmesg;
 pub mod extra;
+pub mod iptables;

@@ -3,3 +3,4 @@
 mod dmesg;
 mod extra;
 mod layout;
+mod iptables;
