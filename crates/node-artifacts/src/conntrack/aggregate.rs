@@ -14,7 +14,7 @@
 //! validation of every byte matters.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
@@ -22,7 +22,9 @@ use crate::diag::{Parsed, Unparsed, numbered_lines};
 
 use super::index::ranked;
 use super::line::{dec_u8, dec_u16, dec_u32, ip, is_digits, is_state_word};
-use super::model::{ConntrackStats, CountLine, Endpoint, Entry, Protocol, Section, State, Summary};
+use super::model::{
+    ConntrackStats, CountLine, Endpoint, Entry, Protocol, STATES, Section, State, Summary,
+};
 use super::{Line, LineParser};
 
 /// How many top destinations and sources [`aggregate`] keeps.
@@ -82,8 +84,7 @@ pub fn aggregate_top(input: &str, top: usize) -> Parsed<ConntrackAggregate> {
     let mut events = 0;
     let mut expectations = 0;
     for (line_no, raw) in numbered_lines(input) {
-        if let Some(scan) = scan(raw) {
-            acc.add_scan(&scan);
+        if scan(raw, &mut acc).is_some() {
             continue;
         }
         let Some(kind) = parser.line(line_no, raw) else {
@@ -110,36 +111,39 @@ pub fn aggregate_top(input: &str, top: usize) -> Parsed<ConntrackAggregate> {
     if let Some(stats) = &mut stats {
         stats.recompute_totals();
     }
-    let distinct_destinations = acc.destinations.len() as u64;
-    let distinct_sources = acc.sources.len() as u64;
-    let mut top_destinations = ranked(acc.destinations.into_iter().collect());
+    let by_state = STATES
+        .iter()
+        .filter(|state| acc.by_state[**state as usize] > 0)
+        .map(|state| (*state, acc.by_state[*state as usize]))
+        .collect();
+    let total = acc.total;
+    let unreplied = acc.unreplied;
+    let nat = acc.nat;
+    let by_protocol_counts = acc.by_protocol;
+    let (destinations, sources) = acc.merged();
+    let distinct_destinations = destinations.len() as u64;
+    let distinct_sources = sources.len() as u64;
+    let mut top_destinations = ranked(destinations.into_iter().collect());
     top_destinations.truncate(top);
-    let mut top_sources = ranked(acc.sources.into_iter().collect());
+    let mut top_sources = ranked(sources.into_iter().collect());
     top_sources.truncate(top);
     let by_protocol = (0..=255u8)
-        .filter(|&number| acc.by_protocol[usize::from(number)] > 0)
+        .filter(|&number| by_protocol_counts[usize::from(number)] > 0)
         .map(|number| {
             (
                 Protocol::from_number(number),
-                acc.by_protocol[usize::from(number)],
+                by_protocol_counts[usize::from(number)],
             )
         })
         .collect();
-    let mut by_state = BTreeMap::new();
-    for (name, count) in acc.by_state_name {
-        *by_state.entry(State::from_name(name)).or_insert(0) += count;
-    }
-    for (state, count) in acc.by_state {
-        *by_state.entry(state).or_insert(0) += count;
-    }
     let diagnostics = unparsed.iter().map(Unparsed::diagnostic).collect();
     Parsed {
         value: ConntrackAggregate {
-            total: acc.total,
+            total,
             by_protocol,
             by_state,
-            unreplied: acc.unreplied,
-            nat: acc.nat,
+            unreplied,
+            nat,
             top_destinations,
             top_sources,
             distinct_destinations,
@@ -158,142 +162,220 @@ pub fn aggregate_top(input: &str, top: usize) -> Parsed<ConntrackAggregate> {
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-struct Accumulator<'a> {
+/// Number of [`State`] variants, for counting by discriminant.
+const N_STATES: usize = State::Other as usize + 1;
+
+/// Counters keyed for speed: IPv4 endpoints packed into a `u64`
+/// (`flag << 48 | addr << 16 | port`), other endpoints as they are.
+struct Accumulator {
     total: u64,
     by_protocol: [u64; 256],
-    by_state_name: FastMap<&'a str, u64>,
-    by_state: BTreeMap<State, u64>,
+    by_state: [u64; N_STATES],
     unreplied: u64,
     nat: u64,
+    destinations_v4: FastMap<u64, u64>,
+    sources_v4: FastMap<u32, u64>,
     destinations: FastMap<Endpoint, u64>,
     sources: FastMap<Endpoint, u64>,
 }
 
-impl Default for Accumulator<'_> {
+impl Default for Accumulator {
     fn default() -> Self {
         Self {
             total: 0,
             by_protocol: [0; 256],
-            by_state_name: FastMap::default(),
-            by_state: BTreeMap::new(),
+            by_state: [0; N_STATES],
             unreplied: 0,
             nat: 0,
+            destinations_v4: FastMap::default(),
+            sources_v4: FastMap::default(),
             destinations: FastMap::default(),
             sources: FastMap::default(),
         }
     }
 }
 
-impl<'a> Accumulator<'a> {
-    fn add_scan(&mut self, scan: &Scan<'a>) {
+impl Accumulator {
+    fn add(
+        &mut self,
+        protocol: Protocol,
+        state: Option<State>,
+        destination: Endpoint,
+        source: IpAddr,
+        unreplied: bool,
+        nat: bool,
+    ) {
         self.total += 1;
-        self.by_protocol[usize::from(scan.protocol.number())] += 1;
-        if let Some(state) = scan.state {
-            *self.by_state_name.entry(state).or_insert(0) += 1;
+        self.by_protocol[usize::from(protocol.number())] += 1;
+        if let Some(state) = state {
+            self.by_state[state as usize] += 1;
         }
-        self.unreplied += u64::from(scan.unreplied);
-        self.nat += u64::from(scan.nat);
-        *self.destinations.entry(scan.destination).or_insert(0) += 1;
-        *self.sources.entry(scan.source).or_insert(0) += 1;
+        self.unreplied += u64::from(unreplied);
+        self.nat += u64::from(nat);
+        match destination.addr {
+            IpAddr::V4(addr) => {
+                let port = destination
+                    .port
+                    .map_or(0, |port| (1u64 << 48) | u64::from(port));
+                *self
+                    .destinations_v4
+                    .entry((u64::from(addr.to_bits()) << 16) | port)
+                    .or_insert(0) += 1;
+            }
+            IpAddr::V6(_) => *self.destinations.entry(destination).or_insert(0) += 1,
+        }
+        match source {
+            IpAddr::V4(addr) => *self.sources_v4.entry(addr.to_bits()).or_insert(0) += 1,
+            IpAddr::V6(_) => {
+                *self
+                    .sources
+                    .entry(Endpoint {
+                        addr: source,
+                        port: None,
+                    })
+                    .or_insert(0) += 1;
+            }
+        }
     }
 
     fn add_entry(&mut self, entry: &Entry) {
-        self.total += 1;
-        self.by_protocol[usize::from(entry.protocol.number())] += 1;
-        if let Some(state) = &entry.state {
-            *self.by_state.entry(*state).or_insert(0) += 1;
+        self.add(
+            entry.protocol,
+            entry.state,
+            entry.destination(),
+            entry.original.src,
+            entry.flags.unreplied,
+            entry.is_nat(),
+        );
+    }
+
+    /// Unpacks the IPv4 keys into the general maps.
+    fn merged(mut self) -> (FastMap<Endpoint, u64>, FastMap<Endpoint, u64>) {
+        for (key, count) in self.destinations_v4 {
+            let addr = IpAddr::V4(Ipv4Addr::from_bits((key >> 16) as u32));
+            let port = (key & (1 << 48) != 0).then_some((key & 0xffff) as u16);
+            *self.destinations.entry(Endpoint { addr, port }).or_insert(0) += count;
         }
-        self.unreplied += u64::from(entry.flags.unreplied);
-        self.nat += u64::from(entry.is_nat());
-        *self.destinations.entry(entry.destination()).or_insert(0) += 1;
-        *self.sources.entry(entry.source()).or_insert(0) += 1;
+        for (addr, count) in self.sources_v4 {
+            let addr = IpAddr::V4(Ipv4Addr::from_bits(addr));
+            *self
+                .sources
+                .entry(Endpoint { addr, port: None })
+                .or_insert(0) += count;
+        }
+        (self.destinations, self.sources)
     }
 }
 
-/// What the shallow scan extracts from a flow line.
-struct Scan<'a> {
-    protocol: Protocol,
-    state: Option<&'a str>,
-    destination: Endpoint,
-    source: Endpoint,
-    unreplied: bool,
-    nat: bool,
+/// Splits on single spaces, skipping runs of them, without `str::split`'s
+/// per-token searcher overhead.
+struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Words<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        while at < bytes.len() && bytes[at] == b' ' {
+            at += 1;
+        }
+        if at >= bytes.len() {
+            return None;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at] != b' ' {
+            at += 1;
+        }
+        self.at = at;
+        self.text.get(start..at)
+    }
+
+    /// The next word with `key=` removed; `None` if the word is another key.
+    fn value(&mut self, key: &str) -> Option<&'a str> {
+        let word = self.next()?;
+        let rest = word.strip_prefix(key)?;
+        rest.strip_prefix('=')
+    }
 }
 
 /// Scans a flow line in its usual shape; `None` sends it to the full parser.
-fn scan(raw: &str) -> Option<Scan<'_>> {
+fn scan(raw: &str, acc: &mut Accumulator) -> Option<()> {
     // Tabs only occur in statistics rows and timestamped events.
     if memchr::memchr(b'\t', raw.as_bytes()).is_some() {
         return None;
     }
-    let mut tokens = raw.split(' ').filter(|token| !token.is_empty());
-    let mut token = tokens.next()?;
-    if token == "ipv4" || token == "ipv6" {
-        let _number = tokens.next()?;
-        token = tokens.next()?;
+    let mut words = Words { text: raw, at: 0 };
+    let mut word = words.next()?;
+    if word == "ipv4" || word == "ipv6" {
+        let _number = words.next()?;
+        word = words.next()?;
     }
-    let protocol = Protocol::from_number(dec_u8(tokens.next()?)?);
+    let protocol = Protocol::from_number(dec_u8(words.next()?)?);
     // Only the port protocols take the fast path; others are rare.
-    if !protocol.has_ports() || protocol.name() != token {
+    if !protocol.has_ports() || protocol.name() != word {
         return None;
     }
-    token = tokens.next()?;
-    if is_digits(token) {
-        dec_u32(token)?;
-        token = tokens.next()?;
+    word = words.next()?;
+    if is_digits(word) {
+        dec_u32(word)?;
+        word = words.next()?;
     }
     let mut state = None;
-    if is_state_word(token) {
-        state = Some(token);
-        token = tokens.next()?;
+    if is_state_word(word) {
+        let known = State::from_name(word);
+        // Unknown names keep their text, which only the full parser stores.
+        if known == State::Other {
+            return None;
+        }
+        state = Some(known);
+        word = words.next()?;
     }
-    let orig_src_text = token.strip_prefix("src=")?;
-    let orig_dst_text = tokens.next()?.strip_prefix("dst=")?;
-    let orig_sport = dec_u16(tokens.next()?.strip_prefix("sport=")?)?;
-    let orig_dport = dec_u16(tokens.next()?.strip_prefix("dport=")?)?;
+    let orig_src_text = word.strip_prefix("src=")?;
+    let orig_dst_text = words.value("dst")?;
+    let orig_sport = dec_u16(words.value("sport")?)?;
+    let orig_dport = dec_u16(words.value("dport")?)?;
     let mut unreplied = false;
     let reply_src_text = loop {
-        let token = tokens.next()?;
-        if let Some(text) = token.strip_prefix("src=") {
+        let word = words.next()?;
+        if let Some(text) = word.strip_prefix("src=") {
             break text;
         }
-        match token.split_once('=') {
+        match word.split_once('=') {
             Some(("packets" | "bytes" | "zone-orig", _)) => {}
-            None if token == "[UNREPLIED]" => unreplied = true,
+            None if word == "[UNREPLIED]" => unreplied = true,
             _ => return None,
         }
     };
-    let reply_dst_text = tokens.next()?.strip_prefix("dst=")?;
-    let reply_sport = dec_u16(tokens.next()?.strip_prefix("sport=")?)?;
-    let reply_dport = dec_u16(tokens.next()?.strip_prefix("dport=")?)?;
-    let orig_src: IpAddr = ip(orig_src_text)?;
-    let orig_dst: IpAddr = ip(orig_dst_text)?;
+    let reply_dst_text = words.value("dst")?;
+    let reply_sport = dec_u16(words.value("sport")?)?;
+    let reply_dport = dec_u16(words.value("dport")?)?;
+    let orig_src = ip(orig_src_text)?;
+    let orig_dst = ip(orig_dst_text)?;
     // The reply's addresses are validated too, but only parsed when their
-    // text differs from the original's (NATed flows).
+    // text differs from the original's (NATed flows): one printer writes one
+    // address one way.
     if reply_src_text != orig_dst_text {
         ip(reply_src_text)?;
     }
     if reply_dst_text != orig_src_text {
         ip(reply_dst_text)?;
     }
-    // Comparing the reply's address text with the original's avoids parsing
-    // two more addresses; one printer writes one address one way.
     let nat = reply_src_text != orig_dst_text
         || reply_dst_text != orig_src_text
         || reply_sport != orig_dport
         || reply_dport != orig_sport;
-    Some(Scan {
+    acc.add(
         protocol,
         state,
-        destination: Endpoint {
+        Endpoint {
             addr: orig_dst,
             port: Some(orig_dport),
         },
-        source: Endpoint {
-            addr: orig_src,
-            port: None,
-        },
+        orig_src,
         unreplied,
         nat,
-    })
+    );
+    Some(())
 }

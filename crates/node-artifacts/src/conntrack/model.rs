@@ -666,6 +666,39 @@ const STATE_NAMES: &[(&str, State)] = &[
     ("INVALID", State::Invalid),
 ];
 
+/// Every [`State`], in declaration order.
+pub(crate) const STATES: [State; 29] = [
+    State::None,
+    State::SynSent,
+    State::SynRecv,
+    State::Established,
+    State::FinWait,
+    State::CloseWait,
+    State::LastAck,
+    State::TimeWait,
+    State::Close,
+    State::Listen,
+    State::SynSent2,
+    State::Ignore,
+    State::Closed,
+    State::CookieWait,
+    State::CookieEchoed,
+    State::ShutdownSent,
+    State::ShutdownRecd,
+    State::ShutdownAckSent,
+    State::HeartbeatSent,
+    State::HeartbeatAcked,
+    State::Request,
+    State::Respond,
+    State::PartOpen,
+    State::Open,
+    State::CloseReq,
+    State::Closing,
+    State::DccpTimeWait,
+    State::Invalid,
+    State::Other,
+];
+
 impl State {
     /// The state for a printed name; unknown names become [`State::Other`].
     pub fn from_name(name: &str) -> Self {
