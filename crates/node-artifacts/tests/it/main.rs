@@ -1,0 +1,3 @@
+//! The node-artifacts integration tests: one binary, one module per source.
+
+mod conntrack;
