@@ -129,9 +129,19 @@ fn service(rng: &mut SplitMix64) -> ([u8; 4], u16, u16) {
     // Squaring a uniform draw skews towards low indexes: hot Services.
     let draw = rng.below(600);
     let index = (draw * draw / 600) as u8;
-    let ports = [(443, 8443), (80, 8080), (8080, 8080), (5432, 5432), (6379, 6379)];
+    let ports = [
+        (443, 8443),
+        (80, 8080),
+        (8080, 8080),
+        (5432, 5432),
+        (6379, 6379),
+    ];
     let (port, target_port) = ports[usize::from(index % 5)];
-    ([172, 20, index / 16 + 1, index.wrapping_mul(7)], port, target_port)
+    (
+        [172, 20, index / 16 + 1, index.wrapping_mul(7)],
+        port,
+        target_port,
+    )
 }
 
 fn pod_ip(rng: &mut SplitMix64) -> [u8; 4] {

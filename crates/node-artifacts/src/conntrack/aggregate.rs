@@ -254,7 +254,10 @@ impl Accumulator {
         for (key, count) in self.destinations_v4 {
             let addr = IpAddr::V4(Ipv4Addr::from_bits((key >> 16) as u32));
             let port = (key & (1 << 48) != 0).then_some((key & 0xffff) as u16);
-            *self.destinations.entry(Endpoint { addr, port }).or_insert(0) += count;
+            *self
+                .destinations
+                .entry(Endpoint { addr, port })
+                .or_insert(0) += count;
         }
         for (addr, count) in self.sources_v4 {
             let addr = IpAddr::V4(Ipv4Addr::from_bits(addr));
@@ -275,6 +278,7 @@ struct Words<'a> {
 }
 
 impl<'a> Words<'a> {
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a str> {
         let bytes = self.text.as_bytes();
         let mut at = self.at;
@@ -285,14 +289,21 @@ impl<'a> Words<'a> {
             return None;
         }
         let start = at;
-        while at < bytes.len() && bytes[at] != b' ' {
+        while at < bytes.len() && bytes[at] > b' ' {
             at += 1;
+        }
+        // A tab or control byte means another form (statistics rows,
+        // timestamped events): leave the line to the full parser.
+        if at < bytes.len() && bytes[at] != b' ' {
+            self.at = bytes.len();
+            return None;
         }
         self.at = at;
         self.text.get(start..at)
     }
 
     /// The next word with `key=` removed; `None` if the word is another key.
+    #[inline(always)]
     fn value(&mut self, key: &str) -> Option<&'a str> {
         let word = self.next()?;
         let rest = word.strip_prefix(key)?;
@@ -302,10 +313,6 @@ impl<'a> Words<'a> {
 
 /// Scans a flow line in its usual shape; `None` sends it to the full parser.
 fn scan(raw: &str, acc: &mut Accumulator) -> Option<()> {
-    // Tabs only occur in statistics rows and timestamped events.
-    if memchr::memchr(b'\t', raw.as_bytes()).is_some() {
-        return None;
-    }
     let mut words = Words { text: raw, at: 0 };
     let mut word = words.next()?;
     if word == "ipv4" || word == "ipv6" {

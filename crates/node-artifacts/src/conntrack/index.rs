@@ -97,7 +97,9 @@ impl ConntrackTable {
             Some(&(start, end)) => &index.addr_postings[start as usize..end as usize],
             None => &[],
         };
-        postings.iter().map(|&position| &self.entries[position as usize])
+        postings
+            .iter()
+            .map(|&position| &self.entries[position as usize])
     }
 
     /// Entries where `port` appears as a source or destination port in

@@ -13,7 +13,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::model::{
-    Counters, Entry, Expectation, Family, FlowCounters, Flags, L4, Protocol, State, Tuple,
+    Counters, Entry, Expectation, Family, Flags, FlowCounters, L4, Protocol, State, Tuple,
 };
 
 /// Splits `line` on spaces and tabs into `out` (cleared first). A token that
@@ -661,7 +661,8 @@ mod tests {
         check_entry(icmp, Ok(icmp));
         let gre = "gre      47 179 src=1.1.1.1 dst=2.2.2.2 srckey=0x1 dstkey=0x0 src=2.2.2.2 dst=1.1.1.1 srckey=0x0 dstkey=0x1 [ASSURED] use=1";
         check_entry(gre, Ok(gre));
-        let unknown = "unknown  253 599 src=1.1.1.1 dst=2.2.2.2 src=2.2.2.2 dst=1.1.1.1 mark=0 use=1";
+        let unknown =
+            "unknown  253 599 src=1.1.1.1 dst=2.2.2.2 src=2.2.2.2 dst=1.1.1.1 mark=0 use=1";
         check_entry(unknown, Ok(unknown));
         let extended = "ipv6     10 tcp      6 10 TIME_WAIT src=fd00::1 dst=fd00::2 sport=1 dport=2 src=fd00::2 dst=fd00::1 sport=2 dport=1 [ASSURED] mark=0 zone=3 use=1 foo=bar [weird]";
         check_entry(extended, Ok(extended));

@@ -142,7 +142,11 @@ pub fn parse(input: &str) -> Result<Parsed<ConntrackDump>, Error> {
             Line::Entry(entry) => entries.push(entry),
             Line::Event(event) => dump.events.push(event),
             Line::Expectation(expectation) => dump.expectations.push(expectation),
-            Line::Stats(row) => dump.stats.get_or_insert_with(Default::default).cpus.push(row),
+            Line::Stats(row) => dump
+                .stats
+                .get_or_insert_with(Default::default)
+                .cpus
+                .push(row),
             Line::StatsHeader(header) => {
                 dump.stats.get_or_insert_with(Default::default).header = Some(header);
             }
@@ -159,13 +163,14 @@ pub fn parse(input: &str) -> Result<Parsed<ConntrackDump>, Error> {
             }
         }
     }
-    if !recognised && !looked_like {
-        if let Some(first) = dump.unparsed.first() {
-            return Err(Error::NotConntrack {
-                line: first.line,
-                reason: first.reason.clone(),
-            });
-        }
+    if !recognised
+        && !looked_like
+        && let Some(first) = dump.unparsed.first()
+    {
+        return Err(Error::NotConntrack {
+            line: first.line,
+            reason: first.reason.clone(),
+        });
     }
     entries.shrink_to_fit();
     dump.table = ConntrackTable::new(entries);
@@ -270,15 +275,15 @@ impl<'a> LineParser<'a> {
                 names,
             }));
         }
-        if let Some(columns) = &self.proc_columns {
-            if first.bytes().all(|b| b.is_ascii_hexdigit()) {
-                let cpu = self.proc_rows;
-                self.proc_rows += 1;
-                return Some(match stats::parse_proc_row(tokens, columns, cpu, line_no) {
-                    Ok(row) => Line::Stats(row),
-                    Err(reason) => unparsed(reason, true),
-                });
-            }
+        if let Some(columns) = &self.proc_columns
+            && first.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            let cpu = self.proc_rows;
+            self.proc_rows += 1;
+            return Some(match stats::parse_proc_row(tokens, columns, cpu, line_no) {
+                Ok(row) => Line::Stats(row),
+                Err(reason) => unparsed(reason, true),
+            });
         }
         if let Some(count) = count_line(text, line_no) {
             return Some(Line::Count(count));
@@ -334,24 +339,26 @@ fn event_prefix(tokens: &[&str]) -> Result<Option<(EventKind, Option<Timestamp>,
         .first()
         .and_then(|token| token.strip_prefix('['))
         .and_then(|token| token.strip_suffix(']'))
+        && let Some((seconds, micros)) = inner.split_once('.')
+        && line::is_digits(seconds)
+        && line::is_digits(micros)
     {
-        if let Some((seconds, micros)) = inner.split_once('.') {
-            if line::is_digits(seconds) && line::is_digits(micros) {
-                let seconds = line::dec_u64(seconds)
-                    .and_then(|s| i64::try_from(s).ok())
-                    .ok_or("event timestamp out of range")?;
-                let micros = line::dec_u64(micros)
-                    .and_then(|m| i64::try_from(m).ok())
-                    .filter(|m| *m < 1_000_000)
-                    .ok_or("event timestamp out of range")?;
-                let total = seconds
-                    .checked_mul(1_000_000)
-                    .and_then(|s| s.checked_add(micros))
-                    .ok_or("event timestamp out of range")?;
-                timestamp = Some(Timestamp(total));
-                at = 1;
-            }
-        }
+        // `%ld.%-.6ld`: the fraction has six digits; read fewer as a fraction
+        // too, so `.5` is half a second.
+        let seconds = line::dec_u64(seconds)
+            .and_then(|s| i64::try_from(s).ok())
+            .ok_or("event timestamp out of range")?;
+        let fraction = line::dec_u64(micros)
+            .filter(|_| micros.len() <= 6)
+            .and_then(|m| i64::try_from(m).ok())
+            .ok_or("event timestamp fraction has more than six digits")?;
+        let exponent = u32::try_from(6 - micros.len()).unwrap_or(0);
+        let total = seconds
+            .checked_mul(1_000_000)
+            .and_then(|s| s.checked_add(fraction * 10i64.pow(exponent)))
+            .ok_or("event timestamp out of range")?;
+        timestamp = Some(Timestamp(total));
+        at = 1;
     }
     let kind = match tokens.get(at).copied() {
         Some("[NEW]") => EventKind::New,

@@ -946,9 +946,7 @@ impl Fields<'_, '_> {
         self.field(format_args!("{src_key}={}", tuple.src))?;
         self.field(format_args!("{dst_key}={}", tuple.dst))?;
         match tuple.l4 {
-            L4::Ports { sport, dport } => {
-                self.field(format_args!("sport={sport} dport={dport}"))
-            }
+            L4::Ports { sport, dport } => self.field(format_args!("sport={sport} dport={dport}")),
             L4::Icmp { kind, code, id } => {
                 self.field(format_args!("type={kind} code={code} id={id}"))
             }

@@ -11,10 +11,7 @@ use super::model::{CpuStats, StatsForm};
 
 /// Parses a `conntrack -S` row (`cpu=N name=value …`).
 pub(crate) fn parse_cpu_row(tokens: &[&str], line: usize) -> Result<CpuStats, String> {
-    let Some(cpu) = tokens
-        .first()
-        .and_then(|token| token.strip_prefix("cpu="))
-    else {
+    let Some(cpu) = tokens.first().and_then(|token| token.strip_prefix("cpu=")) else {
         return Err("statistics row lacks cpu=".to_owned());
     };
     let cpu = dec_u32(cpu).ok_or_else(|| format!("invalid cpu value `{cpu}`"))?;

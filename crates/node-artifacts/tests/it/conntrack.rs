@@ -1,6 +1,11 @@
 //! conntrack: fixture snapshots, corpus conformance, generated busy tables,
 //! index and aggregate consistency, and property tests.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is a test failure with a backtrace"
+)]
+
 use std::fmt::Write;
 use std::net::IpAddr;
 use std::path::Path;
@@ -13,7 +18,10 @@ use node_artifacts::conntrack::{
 use proptest::prelude::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/conntrack");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/conntrack"
+);
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
@@ -85,8 +93,13 @@ fn render(parsed: &Parsed<ConntrackDump>) -> String {
     }
     if let Some(stats) = &dump.stats {
         if let Some(header) = &stats.header {
-            writeln!(out, "stats header (line {}): {} columns", header.line, header.names.len())
-                .unwrap();
+            writeln!(
+                out,
+                "stats header (line {}): {} columns",
+                header.line,
+                header.names.len()
+            )
+            .unwrap();
         }
         for row in &stats.cpus {
             writeln!(
@@ -135,11 +148,24 @@ fn render(parsed: &Parsed<ConntrackDump>) -> String {
                 format!("expectation helper={:?}", expectation.helper)
             }
         };
-        let when = event.timestamp.map(|t| format!(" at {t}")).unwrap_or_default();
-        writeln!(out, "event (line {}){when}: {} {what}", event.line, event.kind).unwrap();
+        let when = event
+            .timestamp
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "event (line {}){when}: {} {what}",
+            event.line, event.kind
+        )
+        .unwrap();
     }
     for expectation in &dump.expectations {
-        writeln!(out, "expectation (line {}): {expectation}", expectation.line).unwrap();
+        writeln!(
+            out,
+            "expectation (line {}): {expectation}",
+            expectation.line
+        )
+        .unwrap();
     }
     for unparsed in &dump.unparsed {
         writeln!(
@@ -158,7 +184,11 @@ fn check_rerender(dump: &ConntrackDump) {
     for entry in &dump.table.entries {
         let text = entry.to_string();
         let again = conntrack::parse(&text).unwrap();
-        assert!(again.diagnostics.is_empty(), "{text}: {:?}", again.diagnostics);
+        assert!(
+            again.diagnostics.is_empty(),
+            "{text}: {:?}",
+            again.diagnostics
+        );
         let mut expect = entry.clone();
         expect.line = 1;
         assert_eq!(again.value.table.entries, vec![expect], "{text}");
@@ -166,7 +196,11 @@ fn check_rerender(dump: &ConntrackDump) {
     for event in &dump.events {
         let text = event.to_string();
         let again = conntrack::parse(&text).unwrap();
-        assert!(again.diagnostics.is_empty(), "{text}: {:?}", again.diagnostics);
+        assert!(
+            again.diagnostics.is_empty(),
+            "{text}: {:?}",
+            again.diagnostics
+        );
         assert_eq!(again.value.events.len(), 1, "{text}");
         assert_eq!(again.value.events[0].kind, event.kind);
         assert_eq!(again.value.events[0].timestamp, event.timestamp);
@@ -209,7 +243,10 @@ fn fixtures() {
             // tuple, so the one line broken only in its tail (`use=1 use=2`)
             // is counted there and unparsed here.
             assert_eq!(aggregate.value.total, parsed.value.table.len() as u64 + 1);
-            assert_eq!(aggregate.value.unparsed.len(), parsed.value.unparsed.len() - 1);
+            assert_eq!(
+                aggregate.value.unparsed.len(),
+                parsed.value.unparsed.len() - 1
+            );
         } else {
             check_aggregate_matches(&parsed.value.table, &aggregate.value);
             assert_eq!(aggregate.value.unparsed, parsed.value.unparsed);
@@ -235,10 +272,12 @@ fn dns_race_facts() {
         .count();
     assert_eq!(unreplied_dns, 24);
     let coredns: IpAddr = "10.0.3.17".parse().unwrap();
-    assert!(table
-        .entries_for_addr(dns)
-        .filter_map(Entry::nat_destination)
-        .any(|target| target.addr == coredns));
+    assert!(
+        table
+            .entries_for_addr(dns)
+            .filter_map(Entry::nat_destination)
+            .any(|target| target.addr == coredns)
+    );
 }
 
 #[test]
@@ -246,7 +285,10 @@ fn stats_totals() {
     let input = read(&Path::new(FIXTURES).join("conntrack/nearly-full.txt"));
     let dump = conntrack::parse(&input).unwrap().value;
     let stats = dump.stats.unwrap();
-    assert_eq!(stats.total("insert_failed"), Some(1873 + 1790 + 2012 + 1651));
+    assert_eq!(
+        stats.total("insert_failed"),
+        Some(1873 + 1790 + 2012 + 1651)
+    );
     assert_eq!(stats.total("early_drop"), Some(9120 + 8877 + 9541 + 8702));
     assert_eq!(stats.total("chaintoolong"), Some(2));
     assert_eq!(stats.total("nonexistent"), None);
@@ -265,7 +307,11 @@ fn stats_totals() {
 fn busy_node_generated() {
     let input = fixture_gen::conntrack::table(30_000, 11);
     let parsed = conntrack::parse(&input).unwrap();
-    assert!(parsed.diagnostics.is_empty(), "{:?}", &parsed.diagnostics[..1]);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "{:?}",
+        &parsed.diagnostics[..1]
+    );
     let table = &parsed.value.table;
     assert_eq!(table.len(), 30_000);
     // Rendering the table reproduces the generated text byte for byte.
@@ -287,20 +333,31 @@ fn indexes_match_brute_force() {
         .collect();
     addrs.push("192.0.2.1".parse().unwrap());
     for addr in addrs {
-        let indexed: Vec<u32> = table.entries_for_addr(addr).map(|entry| entry.line).collect();
+        let indexed: Vec<u32> = table
+            .entries_for_addr(addr)
+            .map(|entry| entry.line)
+            .collect();
         let brute: Vec<u32> = table
             .entries
             .iter()
             .filter(|entry| {
-                [entry.original.src, entry.original.dst, entry.reply.src, entry.reply.dst]
-                    .contains(&addr)
+                [
+                    entry.original.src,
+                    entry.original.dst,
+                    entry.reply.src,
+                    entry.reply.dst,
+                ]
+                .contains(&addr)
             })
             .map(|entry| entry.line)
             .collect();
         assert_eq!(indexed, brute, "{addr}");
     }
     for port in [53u16, 443, 8443, 0, 33_000, 65_535] {
-        let indexed: Vec<u32> = table.entries_for_port(port).map(|entry| entry.line).collect();
+        let indexed: Vec<u32> = table
+            .entries_for_port(port)
+            .map(|entry| entry.line)
+            .collect();
         let brute: Vec<u32> = table
             .entries
             .iter()
@@ -353,14 +410,17 @@ fn corpus_conformance() {
         println!("skipping corpus conformance: {} is absent", dir.display());
         return;
     }
-    let manual = read(&dir.join(
-        "conntrack-tools__doc_manual_conntrack-tools.tmpl__programlistings.txt",
-    ));
+    let manual =
+        read(&dir.join("conntrack-tools__doc_manual_conntrack-tools.tmpl__programlistings.txt"));
     let blocks = manual_blocks(&manual);
     let mut shape = Vec::new();
     for block in &blocks {
         let parsed = conntrack::parse(block).unwrap();
-        assert!(parsed.diagnostics.is_empty(), "{block}\n{:?}", parsed.diagnostics);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{block}\n{:?}",
+            parsed.diagnostics
+        );
         let dump = &parsed.value;
         shape.push((
             dump.table.len(),
@@ -394,12 +454,19 @@ fn corpus_conformance() {
     assert_eq!(stats.header.as_ref().unwrap().names.len(), 17);
     assert_eq!(stats.total("entries"), Some(33));
     assert_eq!(stats.total("invalid"), Some(3 + 2 + 1 + 0x2f));
-    assert_eq!(stats.total("ignore"), Some(0x588a + 0x56a4 + 0x58d4 + 0x5688));
+    assert_eq!(
+        stats.total("ignore"),
+        Some(0x588a + 0x56a4 + 0x58d4 + 0x5688)
+    );
     assert_eq!(stats.total("search_restart"), Some(7));
 
-    let count = read(&dir.join("node_exporter__collector_fixtures_proc_sys_net_netfilter_nf_conntrack_count"));
+    let count = read(
+        &dir.join("node_exporter__collector_fixtures_proc_sys_net_netfilter_nf_conntrack_count"),
+    );
     assert_eq!(conntrack::parse_count(&count), Ok(123));
-    let max = read(&dir.join("node_exporter__collector_fixtures_proc_sys_net_netfilter_nf_conntrack_max"));
+    let max = read(
+        &dir.join("node_exporter__collector_fixtures_proc_sys_net_netfilter_nf_conntrack_max"),
+    );
     assert_eq!(conntrack::parse_count(&max), Ok(65_536));
     for text in [count, max] {
         let parsed = conntrack::parse(&text).unwrap();
@@ -524,9 +591,19 @@ fn entry() -> impl Strategy<Value = Entry> {
             proptest::option::of((any::<u64>(), any::<u64>())),
         ));
         (
-            (family, Just(protocol), proptest::option::of(any::<u32>()), state),
+            (
+                family,
+                Just(protocol),
+                proptest::option::of(any::<u32>()),
+                state,
+            ),
             (tuple(protocol), tuple(protocol)),
-            (any::<[bool; 4]>(), proptest::option::of(any::<u32>()), proptest::option::of(any::<u32>()), proptest::option::of(any::<u32>())),
+            (
+                any::<[bool; 4]>(),
+                proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<u32>()),
+            ),
             (counters, extra(), "[A-Z]{3,8}_X"),
         )
             .prop_map(
