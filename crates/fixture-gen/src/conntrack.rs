@@ -1,11 +1,14 @@
 //! `conntrack -L` tables of a busy EKS node.
 //!
-//! The mix follows what a node running kube-proxy (iptables mode) and the
+//! The mix follows what one node running kube-proxy (iptables mode) and the
 //! VPC CNI holds: pod-to-Service TCP flows DNATed from a ClusterIP
-//! (`172.20.0.0/16`) to a pod IP (`10.0.0.0/16`), many `TIME_WAIT` leftovers,
-//! DNS over UDP to the cluster DNS Service `172.20.0.10:53` DNATed to CoreDNS
-//! pods (some `[UNREPLIED]`), SNATed egress to the internet, half-open
-//! `SYN_SENT` attempts, and a little ICMP. Lines are written exactly as
+//! (`172.20.0.0/16`) to a pod IP anywhere in the cluster (`10.0.0.0/16`), many
+//! `TIME_WAIT` leftovers, DNS over UDP to the cluster DNS Service
+//! `172.20.0.10:53` DNATed to CoreDNS pods (some `[UNREPLIED]`), SNATed egress
+//! to a few hundred AWS and SaaS endpoints, half-open `SYN_SENT` attempts, and
+//! a little ICMP. Sources are mostly the node's own pods (a large node runs a
+//! few hundred), plus pods of other nodes reaching Services through this
+//! node. Lines are written exactly as
 //! libnetfilter_conntrack's default printer writes them (`%-8s %u` protocol
 //! column, single blanks, no trailing blank).
 
@@ -18,7 +21,7 @@ pub fn table(entries: usize, seed: u64) -> String {
     let coredns = [[10, 0, 3, 17], [10, 0, 9, 201]];
     for _ in 0..entries {
         let roll = rng.below(100);
-        let pod = pod_ip(&mut rng);
+        let pod = source_ip(&mut rng);
         let sport = 32_768 + rng.below(28_000) as u16;
         let mark = if rng.below(10) == 0 { 16_384 } else { 0 };
         let use_count = 1 + u32::from(rng.below(20) == 0);
@@ -77,7 +80,7 @@ pub fn table(entries: usize, seed: u64) -> String {
             }
             // Egress to the internet, SNATed to the node's primary address.
             85..=92 => {
-                let remote = [52, 94 + rng.below(2) as u8, rng.byte(), rng.byte()];
+                let remote = egress_ip(&mut rng);
                 let node = [10, 0, 0, 10 + rng.below(3) as u8];
                 let node_port = 1_024 + rng.below(60_000) as u16;
                 writeln!(
@@ -142,6 +145,23 @@ fn service(rng: &mut SplitMix64) -> ([u8; 4], u16, u16) {
         port,
         target_port,
     )
+}
+
+/// One of the node's 250 pods most of the time, else a pod elsewhere.
+fn source_ip(rng: &mut SplitMix64) -> [u8; 4] {
+    if rng.below(10) < 9 {
+        let local = rng.below(250) as u8;
+        [10, 0, 12 + local / 128, 4 + local % 128]
+    } else {
+        pod_ip(rng)
+    }
+}
+
+/// One of 400 egress endpoints (AWS APIs, ECR, S3, SaaS).
+fn egress_ip(rng: &mut SplitMix64) -> [u8; 4] {
+    let index = rng.below(400) as u32;
+    let hashed = index.wrapping_mul(2_654_435_761);
+    [52, 94 + (index % 2) as u8, (hashed >> 8) as u8, (hashed >> 24) as u8]
 }
 
 fn pod_ip(rng: &mut SplitMix64) -> [u8; 4] {
