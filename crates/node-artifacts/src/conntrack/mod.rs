@@ -25,6 +25,32 @@
 //! [`aggregate`] is the streaming alternative for very large tables: it
 //! counts without keeping entries (see its docs for what it checks).
 //!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use node_artifacts::conntrack;
+//!
+//! // A node whose pods race on DNS: many unanswered queries to the cluster
+//! // DNS Service, DNATed to CoreDNS pods.
+//! let input = include_str!("../../../../fixtures/conntrack/dns-race.txt");
+//! let parsed = conntrack::parse(input)?;
+//! assert!(parsed.diagnostics.is_empty());
+//! let table = &parsed.value.table;
+//! let (busiest, count) = table.top_destinations(1)[0];
+//! assert_eq!(busiest.to_string(), "172.20.0.10:53");
+//! assert_eq!(count, 36);
+//! assert_eq!(table.unreplied_count(), 24);
+//! let coredns = table.entries[0].nat_destination().map(|target| target.addr);
+//! assert!(coredns.is_some());
+//!
+//! // The streaming mode reaches the same counts without keeping entries.
+//! let aggregate = conntrack::aggregate(input).value;
+//! assert_eq!(aggregate.unreplied, 24);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Annotated sample
 //!
 //! ```text
