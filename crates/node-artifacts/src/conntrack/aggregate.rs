@@ -13,14 +13,14 @@
 //! while [`super::parse`] keeps it as unparsed. Use [`super::parse`] when
 //! validation of every byte matters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
 use crate::diag::{Parsed, Unparsed};
 
-use super::index::ranked;
+use super::index::{FastMap, ranked};
 use super::line::{dec_u8, dec_u16, dec_u32, ip, is_digits, is_state_word};
 use super::model::{
     ConntrackStats, CountLine, Endpoint, Entry, Protocol, STATES, Section, State, Summary,
@@ -123,9 +123,9 @@ pub fn aggregate_top(input: &str, top: usize) -> Parsed<ConntrackAggregate> {
     let (destinations, sources) = acc.merged();
     let distinct_destinations = destinations.len() as u64;
     let distinct_sources = sources.len() as u64;
-    let mut top_destinations = ranked(destinations.into_iter().collect());
+    let mut top_destinations = ranked(destinations);
     top_destinations.truncate(top);
-    let mut top_sources = ranked(sources.into_iter().collect());
+    let mut top_sources = ranked(sources);
     top_sources.truncate(top);
     let by_protocol = (0..=255u8)
         .filter(|&number| by_protocol_counts[usize::from(number)] > 0)
@@ -179,8 +179,6 @@ fn lines(input: &str) -> impl Iterator<Item = (usize, &str)> {
         Some((line_no, line.strip_suffix('\r').unwrap_or(line)))
     })
 }
-
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Number of [`State`] variants, for counting by discriminant.
 const N_STATES: usize = State::Other as usize + 1;
@@ -365,7 +363,11 @@ impl Cursor<'_> {
     fn number(&mut self, max_digits: usize) -> Option<u64> {
         let start = self.at;
         let mut value: u64 = 0;
-        while let Some(digit) = self.peek().map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        while let Some(digit) = self
+            .peek()
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+        {
             value = value * 10 + u64::from(digit);
             self.at += 1;
             if self.at - start > max_digits {
@@ -610,7 +612,9 @@ mod tests {
 
     #[test]
     fn lines_match_numbered_lines() {
-        for input in ["", "\n", "a", "a\n", "a\r\nb", "a\n\nb\n", "\r\n\r\n", "é\nü"] {
+        for input in [
+            "", "\n", "a", "a\n", "a\r\nb", "a\n\nb\n", "\r\n\r\n", "é\nü",
+        ] {
             let ours: Vec<_> = lines(input).collect();
             let shared: Vec<_> = numbered_lines(input).collect();
             assert_eq!(ours, shared, "{input:?}");

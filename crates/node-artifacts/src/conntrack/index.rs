@@ -35,7 +35,7 @@ struct TableIndex {
     /// Original source addresses by descending count.
     sources: Vec<(Endpoint, u64)>,
     /// Address → range of `addr_postings`.
-    by_addr: HashMap<IpAddr, (u32, u32)>,
+    by_addr: FastMap<IpAddr, (u32, u32)>,
     addr_postings: Vec<u32>,
     /// `port_offsets[p]..port_offsets[p + 1]` is the range of `port_postings`
     /// for port `p`.
@@ -134,9 +134,9 @@ impl TableIndex {
         let mut by_protocol = BTreeMap::new();
         let mut by_state = BTreeMap::new();
         let mut unreplied = 0;
-        let mut destinations: HashMap<Endpoint, u64> = HashMap::new();
-        let mut sources: HashMap<Endpoint, u64> = HashMap::new();
-        let mut addr_counts: HashMap<IpAddr, u32> = HashMap::new();
+        let mut destinations: FastMap<Endpoint, u64> = FastMap::default();
+        let mut sources: FastMap<Endpoint, u64> = FastMap::default();
+        let mut addr_counts: FastMap<IpAddr, u32> = FastMap::default();
         let mut port_counts = vec![0u32; 65_537];
         for entry in entries {
             *by_protocol.entry(entry.protocol).or_insert(0) += 1;
@@ -155,7 +155,7 @@ impl TableIndex {
         }
 
         // Turn counts into ranges, then fill the postings in entry order.
-        let mut by_addr = HashMap::with_capacity(addr_counts.len());
+        let mut by_addr = FastMap::with_capacity_and_hasher(addr_counts.len(), Default::default());
         let mut next = 0u32;
         for (addr, count) in addr_counts {
             by_addr.insert(addr, (next, next));
@@ -197,8 +197,13 @@ impl TableIndex {
     }
 }
 
+/// A hash map with foldhash's fast, fixed-seed hasher: keys are addresses
+/// from the input, not attacker-chosen in a way that matters for a one-shot
+/// parse, and a fixed seed keeps runs reproducible.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 /// Counts sorted by descending count, then ascending key, for stable output.
-pub(crate) fn ranked(counts: HashMap<Endpoint, u64>) -> Vec<(Endpoint, u64)> {
+pub(crate) fn ranked(counts: FastMap<Endpoint, u64>) -> Vec<(Endpoint, u64)> {
     let mut ranked: Vec<(Endpoint, u64)> = counts.into_iter().collect();
     ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked
