@@ -75,7 +75,7 @@ pub fn aggregate(input: &str) -> Parsed<ConntrackAggregate> {
 /// Aggregates `input`, keeping the `top` busiest destinations and sources.
 pub fn aggregate_top(input: &str, top: usize) -> Parsed<ConntrackAggregate> {
     let mut acc = Accumulator::default();
-    let mut parser = LineParser::new(input);
+    let mut parser = LineParser::new();
     let mut stats: Option<ConntrackStats> = None;
     let mut counts = Vec::new();
     let mut sections = Vec::new();

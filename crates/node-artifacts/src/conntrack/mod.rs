@@ -143,7 +143,7 @@ pub enum Error {
 /// lines that were not understood are kept in [`ConntrackDump::unparsed`] and
 /// reported as diagnostics.
 pub fn parse(input: &str) -> Result<Parsed<ConntrackDump>, Error> {
-    let mut parser = LineParser::new(input);
+    let mut parser = LineParser::new();
     let mut dump = ConntrackDump {
         table: ConntrackTable::default(),
         events: Vec::new(),
@@ -256,7 +256,7 @@ pub(crate) struct LineParser<'a> {
 }
 
 impl<'a> LineParser<'a> {
-    pub(crate) fn new(_input: &'a str) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             tokens: Vec::with_capacity(48),
             proc_columns: None,
