@@ -161,7 +161,12 @@ fn source_ip(rng: &mut SplitMix64) -> [u8; 4] {
 fn egress_ip(rng: &mut SplitMix64) -> [u8; 4] {
     let index = rng.below(400) as u32;
     let hashed = index.wrapping_mul(2_654_435_761);
-    [52, 94 + (index % 2) as u8, (hashed >> 8) as u8, (hashed >> 24) as u8]
+    [
+        52,
+        94 + (index % 2) as u8,
+        (hashed >> 8) as u8,
+        (hashed >> 24) as u8,
+    ]
 }
 
 fn pod_ip(rng: &mut SplitMix64) -> [u8; 4] {
