@@ -301,7 +301,9 @@ impl<'a> LineParser<'a> {
                 names,
             }));
         }
+        // A lone number after the header is a count line, not a short row.
         if let Some(columns) = &self.proc_columns
+            && tokens.len() > 1
             && first.bytes().all(|b| b.is_ascii_hexdigit())
         {
             let cpu = self.proc_rows;
@@ -489,6 +491,19 @@ mod tests {
             }
         );
         assert!(parse("").unwrap().value.table.is_empty());
+    }
+
+    #[test]
+    fn proc_stat_rows_and_counts() {
+        let dump = parse("entries  searched\n0000000a  00000002\n42\n00000001\n")
+            .unwrap()
+            .value;
+        let stats = dump.stats.unwrap();
+        assert_eq!(stats.cpus.len(), 1);
+        assert_eq!(stats.total("entries"), Some(10));
+        let counts: Vec<u64> = dump.counts.iter().map(|count| count.value).collect();
+        assert_eq!(counts, [42, 1]);
+        assert!(dump.unparsed.is_empty());
     }
 
     #[test]
