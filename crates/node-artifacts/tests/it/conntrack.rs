@@ -129,10 +129,10 @@ fn render(parsed: &Parsed<ConntrackDump>) -> String {
             facts.push(format!("snat to {}", entry.reply.dst));
         }
         if let Some(extra) = &entry.extra {
-            facts.push(format!("extra {extra:?}"));
+            facts.push(format!("extra {}", compact(extra)));
         }
         if let Some(counters) = &entry.counters {
-            facts.push(format!("counters {counters:?}"));
+            facts.push(format!("counters {}", compact(counters)));
         }
         if !facts.is_empty() {
             writeln!(out, "    {}", facts.join("; ")).unwrap();
@@ -176,6 +176,20 @@ fn render(parsed: &Parsed<ConntrackDump>) -> String {
         .unwrap();
     }
     out
+}
+
+/// The non-empty fields of a serialized struct as `key=json` pairs.
+fn compact<T: serde::Serialize>(value: &T) -> String {
+    let json = serde_json::to_value(value).unwrap();
+    let serde_json::Value::Object(fields) = json else {
+        return json.to_string();
+    };
+    fields
+        .into_iter()
+        .filter(|(_, value)| !value.is_null() && *value != serde_json::json!([]))
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every entry and event re-renders to text that parses to the same model.
@@ -255,6 +269,16 @@ fn fixtures() {
         }
         insta::assert_snapshot!(render(&parsed));
     });
+}
+
+#[test]
+fn entry_json() {
+    let input = read(&Path::new(FIXTURES).join("conntrack/protocols.txt"));
+    let dump = conntrack::parse(&input).unwrap().value;
+    let first = serde_json::to_string_pretty(&dump.table.entries[0]).unwrap();
+    insta::assert_snapshot!("entry_json", first);
+    let table = serde_json::to_value(&dump.table).unwrap();
+    assert_eq!(table["entries"].as_array().unwrap().len(), 9);
 }
 
 #[test]
