@@ -645,6 +645,22 @@ mod tests {
     }
 
     #[test]
+    fn ctime() {
+        use crate::conntrack::model::ctime_utc;
+        let at = |text: &str| ctime_utc(text).map(|t| t.to_string());
+        assert_eq!(
+            at("Thu Nov 26 05:38:29 2026").as_deref(),
+            Some("2026-11-26T05:38:29.000000Z")
+        );
+        assert_eq!(
+            at("Fri Nov  6 05:38:29 2026").as_deref(),
+            Some("2026-11-06T05:38:29.000000Z")
+        );
+        assert_eq!(at("Thu Nov 26 25:38:29 2026"), None);
+        assert_eq!(at("yesterday"), None);
+    }
+
+    #[test]
     fn numbers() {
         assert_eq!(dec_u64("18446744073709551615"), Some(u64::MAX));
         assert_eq!(dec_u64("18446744073709551616"), None);

@@ -438,6 +438,45 @@ pub struct Summary {
     pub action: String,
 }
 
+impl ConntrackDump {
+    /// The value of a count line whose sysctl key ends with `name`
+    /// (`nf_conntrack_count`, `nf_conntrack_max`), the last one if several.
+    pub fn sysctl(&self, name: &str) -> Option<u64> {
+        self.counts
+            .iter()
+            .rev()
+            .find(|count| count.key.as_deref().is_some_and(|key| key.ends_with(name)))
+            .map(|count| count.value)
+    }
+}
+
+impl EntryExtra {
+    /// `[start=…]` as a [`Timestamp`], reading the `ctime(3)` text as UTC.
+    ///
+    /// conntrack prints the collecting host's local time without a zone;
+    /// EKS-optimised AMIs run in UTC, so UTC is the reading that matches
+    /// them. On a host in another zone the result is off by its offset.
+    pub fn start_time(&self) -> Option<Timestamp> {
+        self.start.as_deref().and_then(ctime_utc)
+    }
+
+    /// `[stop=…]` as a [`Timestamp`], with the caveat of
+    /// [`EntryExtra::start_time`].
+    pub fn stop_time(&self) -> Option<Timestamp> {
+        self.stop.as_deref().and_then(ctime_utc)
+    }
+}
+
+/// Parses `ctime(3)` text (`Thu Nov 26 05:38:29 2026`, day padded with a
+/// blank) as UTC.
+pub(crate) fn ctime_utc(text: &str) -> Option<Timestamp> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
+    );
+    let datetime = time::PrimitiveDateTime::parse(text, &format).ok()?;
+    Some(Timestamp::from_datetime(datetime.assume_utc()))
+}
+
 impl ConntrackStats {
     /// The summed value of counter `name` over all CPUs, if any row had it.
     pub fn total(&self, name: &str) -> Option<u64> {

@@ -130,6 +130,9 @@ fn render(parsed: &Parsed<ConntrackDump>) -> String {
         }
         if let Some(extra) = &entry.extra {
             facts.push(format!("extra {}", compact(extra)));
+            if let Some(start) = extra.start_time() {
+                facts.push(format!("started {start} (read as UTC)"));
+            }
         }
         if let Some(counters) = &entry.counters {
             facts.push(format!("counters {}", compact(counters)));
@@ -308,7 +311,7 @@ fn dns_race_facts() {
 fn stats_totals() {
     let input = read(&Path::new(FIXTURES).join("conntrack/nearly-full.txt"));
     let dump = conntrack::parse(&input).unwrap().value;
-    let stats = dump.stats.unwrap();
+    let stats = dump.stats.clone().unwrap();
     assert_eq!(
         stats.total("insert_failed"),
         Some(1873 + 1790 + 2012 + 1651)
@@ -318,6 +321,9 @@ fn stats_totals() {
     assert_eq!(stats.total("nonexistent"), None);
     let counts: Vec<_> = dump.counts.iter().map(|count| count.value).collect();
     assert_eq!(counts, [131_011, 131_072]);
+    assert_eq!(dump.sysctl("nf_conntrack_count"), Some(131_011));
+    assert_eq!(dump.sysctl("nf_conntrack_max"), Some(131_072));
+    assert_eq!(dump.sysctl("nf_conntrack_buckets"), None);
 
     let input = read(&Path::new(FIXTURES).join("conntrack/proc-stat.txt"));
     let stats = conntrack::parse(&input).unwrap().value.stats.unwrap();
