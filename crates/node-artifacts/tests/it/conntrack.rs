@@ -700,6 +700,16 @@ proptest! {
     }
 
     #[test]
+    fn generated_tables_agree(seed in any::<u64>(), n_entries in 1usize..300) {
+        let input = fixture_gen::conntrack::table(n_entries, seed);
+        let parsed = conntrack::parse(&input).unwrap();
+        prop_assert!(parsed.diagnostics.is_empty());
+        prop_assert_eq!(parsed.value.table.render(), input.clone());
+        let aggregate = conntrack::aggregate_top(&input, usize::MAX);
+        check_aggregate_matches(&parsed.value.table, &aggregate.value);
+    }
+
+    #[test]
     fn no_panic_on_arbitrary_text(text in "\\PC*") {
         let _ = conntrack::parse(&text);
         let _ = conntrack::aggregate(&text);
