@@ -155,8 +155,11 @@ pub fn parse(input: &str) -> Result<Parsed<ConntrackDump>, Error> {
         unparsed: Vec::new(),
     };
     // Reserving for one entry per line avoids repeated copies of a large Vec;
-    // the slack is given back below.
-    let mut entries = Vec::with_capacity(memchr::memchr_iter(b'\n', input.as_bytes()).count() + 1);
+    // the slack is given back below. No flow line is shorter than about 48
+    // bytes, so the reservation never exceeds three times the input, however
+    // many short lines a foreign file has.
+    let n_lines = memchr::memchr_iter(b'\n', input.as_bytes()).count() + 1;
+    let mut entries = Vec::with_capacity(n_lines.min(input.len() / 48 + 1));
     let mut recognised = false;
     let mut looked_like = false;
     for (line_no, raw) in numbered_lines(input) {
