@@ -10,3 +10,4 @@ pub mod bundle;
 pub mod dmesg;
 pub mod extra;
 pub mod iptables;
+pub mod conntrack;

@@ -4,3 +4,6 @@ mod dmesg;
 mod extra;
 mod layout;
 mod iptables;
+//! The node-artifacts integration tests: one binary, one module per source.
+
+mod conntrack;
