@@ -1,0 +1,225 @@
+//! The journal export format (`journalctl -o export`): parse and render.
+//!
+//! ```text
+//! __CURSOR=s=…;i=ce4d7;b=39d6…;m=275144d4;t=63f042ebb410b;x=2e90…
+//! __REALTIME_TIMESTAMP=1758137056706827
+//! MESSAGE=[ 1] log entry
+//! COREDUMP_PROC_AUXV                 <- a binary field: the name alone,
+//! <8-byte little-endian length><bytes>\n   then its length and raw bytes
+//!                                    <- an empty line ends the entry
+//! ```
+//!
+//! Parsing works on bytes with `memchr` and allocates only the field names
+//! and values it keeps.
+
+use crate::diag::Parsed;
+use crate::journald::{Entry, Field, Journal, JournalFormat, LineSpan, Message, NamedField};
+use crate::journald::{bytes_field, is_text, lift, unparsed};
+
+/// Whether the input starts like an export stream: a field name of capital
+/// letters, digits and underscores followed by `=` or by a newline.
+pub(super) fn looks_like_export(input: &[u8]) -> bool {
+    let end = memchr::memchr2(b'=', b'\n', input).unwrap_or(input.len());
+    end > 0 && end < input.len() && valid_name(&input[..end])
+}
+
+/// Journal field names: capital letters, digits and underscores, not
+/// starting with a digit.
+fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && !name[0].is_ascii_digit()
+        && name
+            .iter()
+            .all(|&byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
+pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
+    let mut journal = Journal {
+        format: JournalFormat::Export,
+        entries: Vec::new(),
+        markers: Vec::new(),
+        unparsed: Vec::new(),
+    };
+    let mut diagnostics = Vec::new();
+    let mut fields: Vec<NamedField> = Vec::new();
+    let mut first_line = 0usize;
+    let mut last_line = 0usize;
+    let mut position = 0usize;
+    let mut line_no = 1usize;
+
+    while position < input.len() {
+        let rest = &input[position..];
+        if rest[0] == b'\n' {
+            flush(&mut journal, &mut fields, first_line, last_line);
+            position += 1;
+            line_no += 1;
+            continue;
+        }
+        let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        if let Some(equals) = memchr::memchr(b'=', line) {
+            let name = &line[..equals];
+            if valid_name(name) {
+                if fields.is_empty() {
+                    first_line = line_no;
+                }
+                last_line = line_no;
+                fields.push(NamedField {
+                    name: ascii_string(name),
+                    value: text_field(&line[equals + 1..]),
+                });
+            } else {
+                unparsed(line_no, line, "not a valid export field name", &mut journal, &mut diagnostics);
+            }
+            position += line_end + 1;
+            line_no += 1;
+            continue;
+        }
+        // A binary field: the name on its own line, then a little-endian
+        // 64-bit length, the bytes, and a newline.
+        if !valid_name(line) {
+            unparsed(line_no, line, "not a valid export field name", &mut journal, &mut diagnostics);
+            position += line_end + 1;
+            line_no += 1;
+            continue;
+        }
+        let data_start = position + line_end + 1 + 8;
+        let length = input
+            .get(position + line_end + 1..data_start)
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+            .map(u64::from_le_bytes)
+            .and_then(|length| usize::try_from(length).ok());
+        let data_end = length.and_then(|length| data_start.checked_add(length));
+        match data_end {
+            Some(data_end) if data_end < input.len() && input[data_end] == b'\n' => {
+                if fields.is_empty() {
+                    first_line = line_no;
+                }
+                let newlines = memchr::memchr_iter(b'\n', &input[position..data_end]).count();
+                last_line = line_no + newlines;
+                fields.push(NamedField {
+                    name: ascii_string(line),
+                    value: bytes_field(input[data_start..data_end].to_vec()),
+                });
+                line_no += newlines + 1;
+                position = data_end + 1;
+            }
+            _ => {
+                // The length runs past the input or the value is not
+                // followed by a newline: the rest cannot be framed, so keep
+                // it line by line.
+                let reason = "binary field length runs past the input or lacks its newline";
+                for (offset, raw) in super::lines(&input[position..]) {
+                    unparsed(line_no + offset - 1, raw, reason, &mut journal, &mut diagnostics);
+                }
+                position = input.len();
+            }
+        }
+    }
+    flush(&mut journal, &mut fields, first_line, last_line);
+    Parsed {
+        value: journal,
+        diagnostics,
+    }
+}
+
+fn flush(journal: &mut Journal, fields: &mut Vec<NamedField>, first: usize, last: usize) {
+    if fields.is_empty() {
+        return;
+    }
+    let raw = std::mem::take(fields);
+    journal.entries.push(lift(raw, LineSpan { first, last }));
+}
+
+/// Field names are validated ASCII, so this never replaces anything.
+fn ascii_string(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// A `KEY=value` value: text when it is clean UTF-8, else bytes.
+fn text_field(value: &[u8]) -> Field {
+    if is_text(value) {
+        match std::str::from_utf8(value) {
+            Ok(text) => Field::Text(text.to_owned()),
+            Err(_) => Field::Binary(value.to_vec()),
+        }
+    } else {
+        Field::Binary(value.to_vec())
+    }
+}
+
+pub(super) fn render(journal: &Journal) -> Vec<u8> {
+    let mut out = Vec::with_capacity(journal.entries.len() * 256);
+    for entry in &journal.entries {
+        render_entry(entry, &mut out);
+        out.push(b'\n');
+    }
+    out
+}
+
+fn render_entry(entry: &Entry, out: &mut Vec<u8>) {
+    if let Some(time) = entry.time {
+        write_text(out, "__REALTIME_TIMESTAMP", &time.at.0.to_string());
+    }
+    if let Some(monotonic) = entry.monotonic_us {
+        write_text(out, "__MONOTONIC_TIMESTAMP", &monotonic.to_string());
+    }
+    if let Some(boot_id) = &entry.boot_id {
+        write_text(out, "_BOOT_ID", boot_id);
+    }
+    if let Some(priority) = entry.priority {
+        write_text(out, "PRIORITY", &priority.to_string());
+    }
+    if let Some(host) = &entry.host {
+        write_text(out, "_HOSTNAME", host);
+    }
+    if let Some(identifier) = &entry.identifier {
+        write_text(out, "SYSLOG_IDENTIFIER", identifier);
+    }
+    if let Some(unit) = &entry.unit {
+        write_text(out, "_SYSTEMD_UNIT", unit);
+    }
+    if let Some(pid) = entry.pid {
+        write_text(out, "_PID", &pid.to_string());
+    }
+    match &entry.message {
+        Some(Message::Text(text)) => write_text(out, "MESSAGE", text),
+        Some(Message::Binary(bytes)) => write_binary(out, "MESSAGE", bytes),
+        None => {}
+    }
+    for field in &entry.fields {
+        write_field(out, &field.name, &field.value);
+    }
+}
+
+fn write_field(out: &mut Vec<u8>, name: &str, value: &Field) {
+    match value {
+        Field::Text(text) => write_text(out, name, text),
+        Field::Binary(bytes) => write_binary(out, name, bytes),
+        Field::Array(values) => {
+            for value in values {
+                write_field(out, name, value);
+            }
+        }
+        Field::Null => {}
+    }
+}
+
+fn write_text(out: &mut Vec<u8>, name: &str, text: &str) {
+    if text.contains('\n') || !is_text(text.as_bytes()) {
+        write_binary(out, name, text.as_bytes());
+        return;
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'\n');
+}
+
+fn write_binary(out: &mut Vec<u8>, name: &str, bytes: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+    out.push(b'\n');
+}
