@@ -33,6 +33,10 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
         line_no: 1,
     };
     let in_array = format == JournalFormat::JsonArray;
+    // In `-o json` every line is an object, so a broken one costs one line;
+    // in the multi-line forms the parser resynchronises at the next line
+    // that opens an object.
+    let one_line = format == JournalFormat::Json;
     if in_array {
         cursor.skip_whitespace();
         if cursor.peek() == Some(b'[') {
@@ -55,7 +59,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
         }
         let Some(first) = cursor.peek() else { break };
         if first != b'{' {
-            cursor.skip_broken("not a JSON object", &mut journal, &mut diagnostics);
+            cursor.skip_broken("not a JSON object", one_line, &mut journal, &mut diagnostics);
             continue;
         }
         let rest = &input[cursor.position..];
@@ -86,7 +90,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
             }
             Some(Err(error)) => {
                 let reason = format!("not a JSON object: {error}");
-                cursor.skip_broken(&reason, &mut journal, &mut diagnostics);
+                cursor.skip_broken(&reason, one_line, &mut journal, &mut diagnostics);
             }
             None => break,
         }
@@ -293,13 +297,19 @@ impl Cursor<'_> {
         }
     }
 
-    /// Keeps the current line and every following line up to the next one
-    /// that starts (after indentation) with `{` as unparsed.
-    fn skip_broken(&mut self, reason: &str, journal: &mut Journal, diagnostics: &mut Vec<Diagnostic>) {
+    /// Keeps the current line (and, unless `one_line`, every following line
+    /// up to the next one that starts with `{`) as unparsed.
+    fn skip_broken(
+        &mut self,
+        reason: &str,
+        one_line: bool,
+        journal: &mut Journal,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
         let mut first = true;
         loop {
             let rest = &self.input[self.position..];
-            if rest.is_empty() {
+            if rest.is_empty() || (one_line && !first) {
                 return;
             }
             if !first && rest.trim_ascii_start().first() == Some(&b'{') {
