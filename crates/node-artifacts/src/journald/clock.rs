@@ -13,7 +13,8 @@ pub(crate) fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -50,10 +51,8 @@ pub(crate) fn civil_to_timestamp(
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400
-        + i64::from(hour) * 3_600
-        + i64::from(minute) * 60
-        + i64::from(second);
+    let seconds =
+        days * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60 + i64::from(second);
     Some(Timestamp(seconds * 1_000_000 + i64::from(micros)))
 }
 
@@ -101,9 +100,7 @@ pub(crate) fn parse_u64(bytes: &[u8]) -> Option<u64> {
         if !byte.is_ascii_digit() {
             return None;
         }
-        value = value
-            .checked_mul(10)?
-            .checked_add(u64::from(byte - b'0'))?;
+        value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
     }
     Some(value)
 }
@@ -165,7 +162,8 @@ pub(crate) fn rfc3339(bytes: &[u8]) -> Option<(Timestamp, Precision)> {
     };
     let offset_seconds: i64 = match rest {
         b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2] | [sign @ (b'+' | b'-'), hh1, hh2, mm1, mm2] => {
+        [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2]
+        | [sign @ (b'+' | b'-'), hh1, hh2, mm1, mm2] => {
             let hours = i64::from(digits::<2>(&[*hh1, *hh2])?);
             let minutes = i64::from(digits::<2>(&[*mm1, *mm2])?);
             let magnitude = hours * 3_600 + minutes * 60;
@@ -188,7 +186,12 @@ pub(crate) fn seconds_fraction(bytes: &[u8]) -> Option<(u64, Precision)> {
         Some(digits) => fraction(digits)?,
         None => (0, Precision::Second),
     };
-    Some((seconds.checked_mul(1_000_000)?.checked_add(u64::from(micros))?, precision))
+    Some((
+        seconds
+            .checked_mul(1_000_000)?
+            .checked_add(u64::from(micros))?,
+        precision,
+    ))
 }
 
 #[cfg(test)]
@@ -204,10 +207,22 @@ mod tests {
     #[test]
     fn rfc3339_table() {
         check("2024-01-15T10:00:00Z", Some("2024-01-15T10:00:00.000000Z"));
-        check("2024-01-15T10:00:00+0000", Some("2024-01-15T10:00:00.000000Z"));
-        check("2024-01-15T10:00:00.123456+01:00", Some("2024-01-15T09:00:00.123456Z"));
-        check("2024-01-15T10:00:00.123456789Z", Some("2024-01-15T10:00:00.123456Z"));
-        check("2024-01-15 10:00:00.5-0130", Some("2024-01-15T11:30:00.500000Z"));
+        check(
+            "2024-01-15T10:00:00+0000",
+            Some("2024-01-15T10:00:00.000000Z"),
+        );
+        check(
+            "2024-01-15T10:00:00.123456+01:00",
+            Some("2024-01-15T09:00:00.123456Z"),
+        );
+        check(
+            "2024-01-15T10:00:00.123456789Z",
+            Some("2024-01-15T10:00:00.123456Z"),
+        );
+        check(
+            "2024-01-15 10:00:00.5-0130",
+            Some("2024-01-15T11:30:00.500000Z"),
+        );
         check("2024-02-30T10:00:00Z", None);
         check("2024-01-15T25:00:00Z", None);
         check("2024-01-15T10:00:00", None);
@@ -220,7 +235,10 @@ mod tests {
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(2024, 1, 15), 19_737);
-        assert_eq!(days_from_civil(2024, 2, 29) + 1, days_from_civil(2024, 3, 1));
+        assert_eq!(
+            days_from_civil(2024, 2, 29) + 1,
+            days_from_civil(2024, 3, 1)
+        );
         assert_eq!(civil_to_timestamp(2023, 2, 29, 0, 0, 0, 0), None);
     }
 
@@ -228,8 +246,14 @@ mod tests {
     fn fraction_and_seconds() {
         assert_eq!(fraction(b"5"), Some((500_000, Precision::Millisecond)));
         assert_eq!(fraction(b"123456"), Some((123_456, Precision::Microsecond)));
-        assert_eq!(seconds_fraction(b"12.000001"), Some((12_000_001, Precision::Microsecond)));
-        assert_eq!(seconds_fraction(b"12"), Some((12_000_000, Precision::Second)));
+        assert_eq!(
+            seconds_fraction(b"12.000001"),
+            Some((12_000_001, Precision::Microsecond))
+        );
+        assert_eq!(
+            seconds_fraction(b"12"),
+            Some((12_000_000, Precision::Second))
+        );
         assert_eq!(seconds_fraction(b"1x"), None);
         assert_eq!(seconds_fraction(b"99999999999999999999"), None);
     }

@@ -69,7 +69,13 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                     value: text_field(&line[equals + 1..]),
                 });
             } else {
-                unparsed(line_no, line, "not a valid export field name", &mut journal, &mut diagnostics);
+                unparsed(
+                    line_no,
+                    line,
+                    "not a valid export field name",
+                    &mut journal,
+                    &mut diagnostics,
+                );
             }
             position += line_end + 1;
             line_no += 1;
@@ -78,7 +84,13 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
         // A binary field: the name on its own line, then a little-endian
         // 64-bit length, the bytes, and a newline.
         if !valid_name(line) {
-            unparsed(line_no, line, "not a valid export field name", &mut journal, &mut diagnostics);
+            unparsed(
+                line_no,
+                line,
+                "not a valid export field name",
+                &mut journal,
+                &mut diagnostics,
+            );
             position += line_end + 1;
             line_no += 1;
             continue;
@@ -110,7 +122,13 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                 // it line by line.
                 let reason = "binary field length runs past the input or lacks its newline";
                 for (offset, raw) in super::lines(&input[position..]) {
-                    unparsed(line_no + offset - 1, raw, reason, &mut journal, &mut diagnostics);
+                    unparsed(
+                        line_no + offset - 1,
+                        raw,
+                        reason,
+                        &mut journal,
+                        &mut diagnostics,
+                    );
                 }
                 position = input.len();
             }

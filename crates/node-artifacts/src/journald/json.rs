@@ -59,7 +59,12 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
         }
         let Some(first) = cursor.peek() else { break };
         if first != b'{' {
-            cursor.skip_broken("not a JSON object", one_line, &mut journal, &mut diagnostics);
+            cursor.skip_broken(
+                "not a JSON object",
+                one_line,
+                &mut journal,
+                &mut diagnostics,
+            );
             continue;
         }
         let rest = &input[cursor.position..];
@@ -320,8 +325,14 @@ impl Cursor<'_> {
                 }
             }
             let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-            let line = rest[..line_end].strip_suffix(b"\r").unwrap_or(&rest[..line_end]);
-            let why = if first { reason } else { "inside a broken JSON object" };
+            let line = rest[..line_end]
+                .strip_suffix(b"\r")
+                .unwrap_or(&rest[..line_end]);
+            let why = if first {
+                reason
+            } else {
+                "inside a broken JSON object"
+            };
             unparsed(self.line_no, line, why, journal, diagnostics);
             first = false;
             self.advance(line_end + 1);

@@ -41,7 +41,10 @@ pub(super) fn parse(message: &str) -> Option<Klog> {
     }
     let micros = clock::digits::<6>(&bytes[15..21])?;
     let mut position = 21;
-    let spaces = bytes[position..].iter().take_while(|&&byte| byte == b' ').count();
+    let spaces = bytes[position..]
+        .iter()
+        .take_while(|&&byte| byte == b' ')
+        .count();
     if spaces == 0 {
         return None;
     }
@@ -95,13 +98,15 @@ fn structured(body: &[u8]) -> Option<(String, Vec<KeyValue>)> {
         }
         position += 1;
         let key_end = position
-            + body[position..]
-                .iter()
-                .position(|&byte| !(byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'/')))?;
+            + body[position..].iter().position(|&byte| {
+                !(byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'/'))
+            })?;
         if key_end == position || body[key_end] != b'=' {
             return None;
         }
-        let key = std::str::from_utf8(&body[position..key_end]).ok()?.to_owned();
+        let key = std::str::from_utf8(&body[position..key_end])
+            .ok()?
+            .to_owned();
         let (value, next) = value(body, key_end + 1)?;
         kv.push(KeyValue { key, value });
         position = next;
@@ -133,7 +138,10 @@ fn value(body: &[u8], start: usize) -> Option<(String, usize)> {
                     depth -= 1;
                     if depth == 0 {
                         let end = start + offset + 1;
-                        return Some((std::str::from_utf8(&body[start..end]).ok()?.to_owned(), end));
+                        return Some((
+                            std::str::from_utf8(&body[start..end]).ok()?.to_owned(),
+                            end,
+                        ));
                     }
                 }
             }
@@ -161,20 +169,28 @@ mod tests {
     fn klog_table() {
         check(
             r#"E0115 10:00:00.123456    2871 kubelet.go:2412] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m10.1s ago; threshold is 3m0s""#,
-            Some(r#"Klog { severity: Error, month: 1, day: 15, time_of_day_us: 36000123456, at: None, thread_id: 2871, file: "kubelet.go", line: 2412, msg: "Skipping pod synchronization", structured: true, kv: [KeyValue { key: "err", value: "PLEG is not healthy: pleg was last seen active 3m10.1s ago; threshold is 3m0s" }] }"#),
+            Some(
+                r#"Klog { severity: Error, month: 1, day: 15, time_of_day_us: 36000123456, at: None, thread_id: 2871, file: "kubelet.go", line: 2412, msg: "Skipping pod synchronization", structured: true, kv: [KeyValue { key: "err", value: "PLEG is not healthy: pleg was last seen active 3m10.1s ago; threshold is 3m0s" }] }"#,
+            ),
         );
         check(
             r#"I1231 23:59:59.000001 7 server.go:725] Version: v1.31.2-eks-7f9249a"#,
-            Some(r#"Klog { severity: Info, month: 12, day: 31, time_of_day_us: 86399000001, at: None, thread_id: 7, file: "server.go", line: 725, msg: "Version: v1.31.2-eks-7f9249a", structured: false, kv: [] }"#),
+            Some(
+                r#"Klog { severity: Info, month: 12, day: 31, time_of_day_us: 86399000001, at: None, thread_id: 7, file: "server.go", line: 725, msg: "Version: v1.31.2-eks-7f9249a", structured: false, kv: [] }"#,
+            ),
         );
         check(
             "W0115 10:00:00.000000 7 a.go:1] \"m\" pods=[a b] n=3 cfg={x:{y:1}} text=<\n\tline one\n\tline two\n >",
-            Some(r#"Klog { severity: Warning, month: 1, day: 15, time_of_day_us: 36000000000, at: None, thread_id: 7, file: "a.go", line: 1, msg: "m", structured: true, kv: [KeyValue { key: "pods", value: "[a b]" }, KeyValue { key: "n", value: "3" }, KeyValue { key: "cfg", value: "{x:{y:1}}" }, KeyValue { key: "text", value: "line one\nline two" }] }"#),
+            Some(
+                r#"Klog { severity: Warning, month: 1, day: 15, time_of_day_us: 36000000000, at: None, thread_id: 7, file: "a.go", line: 1, msg: "m", structured: true, kv: [KeyValue { key: "pods", value: "[a b]" }, KeyValue { key: "n", value: "3" }, KeyValue { key: "cfg", value: "{x:{y:1}}" }, KeyValue { key: "text", value: "line one\nline two" }] }"#,
+            ),
         );
         // A quoted start that is not the structured form stays verbatim.
         check(
             r#"I0115 10:00:00.000000 7 a.go:1] "quoted" then prose"#,
-            Some(r#"Klog { severity: Info, month: 1, day: 15, time_of_day_us: 36000000000, at: None, thread_id: 7, file: "a.go", line: 1, msg: "\"quoted\" then prose", structured: false, kv: [] }"#),
+            Some(
+                r#"Klog { severity: Info, month: 1, day: 15, time_of_day_us: 36000000000, at: None, thread_id: 7, file: "a.go", line: 1, msg: "\"quoted\" then prose", structured: false, kv: [] }"#,
+            ),
         );
         check("E1315 10:00:00.123456 1 a.go:1] bad month", None);
         check("Error syncing pod", None);

@@ -60,8 +60,14 @@ fn pair(bytes: &[u8], start: usize) -> Option<(KeyValue, usize)> {
     let (value, next) = if bytes.get(value_start) == Some(&b'"') {
         go_quoted(bytes, value_start)?
     } else {
-        let end = memchr::memchr(b' ', &bytes[value_start..]).map_or(bytes.len(), |i| value_start + i);
-        (std::str::from_utf8(&bytes[value_start..end]).ok()?.to_owned(), end)
+        let end =
+            memchr::memchr(b' ', &bytes[value_start..]).map_or(bytes.len(), |i| value_start + i);
+        (
+            std::str::from_utf8(&bytes[value_start..end])
+                .ok()?
+                .to_owned(),
+            end,
+        )
     };
     Some((KeyValue { key, value }, next))
 }
@@ -138,7 +144,11 @@ mod tests {
     #[track_caller]
     fn check_quoted(input: &str, expect: Option<(&str, usize)>) {
         let got = go_quoted(input.as_bytes(), 0);
-        assert_eq!(got.as_ref().map(|(s, n)| (s.as_str(), *n)), expect, "{input}");
+        assert_eq!(
+            got.as_ref().map(|(s, n)| (s.as_str(), *n)),
+            expect,
+            "{input}"
+        );
     }
 
     #[test]
@@ -162,17 +172,26 @@ mod tests {
     fn logfmt_table() {
         check(
             r#"time="2025-01-15T10:00:03.512873411Z" level=error msg="failed \"x\"" error="rpc error: code = NotFound""#,
-            Some(r#"Logfmt { time: Some(Timestamp(1736935203512873)), level: Some(Error), msg: Some("failed \"x\""), pairs: [KeyValue { key: "error", value: "rpc error: code = NotFound" }] }"#),
+            Some(
+                r#"Logfmt { time: Some(Timestamp(1736935203512873)), level: Some(Error), msg: Some("failed \"x\""), pairs: [KeyValue { key: "error", value: "rpc error: code = NotFound" }] }"#,
+            ),
         );
         check(
             "level=info msg=started n=3",
-            Some(r#"Logfmt { time: None, level: Some(Info), msg: Some("started"), pairs: [KeyValue { key: "n", value: "3" }] }"#),
+            Some(
+                r#"Logfmt { time: None, level: Some(Info), msg: Some("started"), pairs: [KeyValue { key: "n", value: "3" }] }"#,
+            ),
         );
         check(
             "time=yesterday level=warning",
-            Some(r#"Logfmt { time: None, level: Some(Warning), msg: None, pairs: [KeyValue { key: "time", value: "yesterday" }] }"#),
+            Some(
+                r#"Logfmt { time: None, level: Some(Warning), msg: None, pairs: [KeyValue { key: "time", value: "yesterday" }] }"#,
+            ),
         );
-        check("Started containerd.service - containerd container runtime.", None);
+        check(
+            "Started containerd.service - containerd container runtime.",
+            None,
+        );
         check("level=info but then free text", None);
         check("a=1 b=2", None);
         check(r#"level=info msg="unterminated"#, None);

@@ -340,7 +340,9 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
                 }
             }
             ("__MONOTONIC_TIMESTAMP", Field::Text(text)) if entry.monotonic_us.is_none() => {
-                lift_parsed(text, &mut entry.monotonic_us, |t| clock::parse_u64(t.as_bytes()))
+                lift_parsed(text, &mut entry.monotonic_us, |t| {
+                    clock::parse_u64(t.as_bytes())
+                })
             }
             ("_PID", Field::Text(text)) if entry.pid.is_none() => {
                 lift_parsed(text, &mut entry.pid, |t| {
@@ -384,7 +386,11 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
 
 /// Moves a parsed value into `slot`, or hands the text back when it does
 /// not parse (so it stays in the fields, unchanged).
-fn lift_parsed<T>(text: String, slot: &mut Option<T>, read: impl Fn(&str) -> Option<T>) -> Option<Field> {
+fn lift_parsed<T>(
+    text: String,
+    slot: &mut Option<T>,
+    read: impl Fn(&str) -> Option<T>,
+) -> Option<Field> {
     match read(&text) {
         Some(value) => {
             *slot = Some(value);
@@ -420,7 +426,10 @@ fn merge_repeated(raw: Vec<NamedField>) -> Vec<NamedField> {
     }
     let mut merged: Vec<NamedField> = Vec::with_capacity(raw.len());
     for field in raw {
-        match merged.iter_mut().find(|existing| existing.name == field.name) {
+        match merged
+            .iter_mut()
+            .find(|existing| existing.name == field.name)
+        {
             Some(existing) => match &mut existing.value {
                 Field::Array(values) => values.push(field.value),
                 first => {

@@ -476,12 +476,13 @@ impl Entry {
     /// The best absolute time: the entry's wall time, else the inner
     /// message's own stamp.
     pub fn best_time(&self) -> Option<Timestamp> {
-        self.time.map(|t| t.at).or_else(|| match &self.inner {
+        let inner_time = match &self.inner {
             Some(Inner::Klog(klog)) => klog.at,
             Some(Inner::Logfmt(logfmt)) => logfmt.time,
             Some(Inner::Json(json)) => json.ts,
             None => None,
-        })
+        };
+        self.time.map(|t| t.at).or(inner_time)
     }
 
     /// The first field with this name, if any.

@@ -40,22 +40,24 @@ pub(super) fn detect_line(line: &[u8]) -> Option<JournalFormat> {
         JournalFormat::ShortUnix,
         JournalFormat::ShortMonotonic,
     ];
-    CANDIDATES.into_iter().find(|&format| match stamp(line, format) {
-        Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIso => {
-            time.precision == Precision::Second && header(line, len).is_some()
-        }
-        Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIsoPrecise => {
-            time.precision != Precision::Second && header(line, len).is_some()
-        }
-        Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::Short => {
-            syslog.micros.is_none() && header(line, len).is_some()
-        }
-        Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::ShortPrecise => {
-            syslog.micros.is_some() && header(line, len).is_some()
-        }
-        Some((_, len)) => header(line, len).is_some(),
-        None => false,
-    })
+    CANDIDATES
+        .into_iter()
+        .find(|&format| match stamp(line, format) {
+            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIso => {
+                time.precision == Precision::Second && header(line, len).is_some()
+            }
+            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIsoPrecise => {
+                time.precision != Precision::Second && header(line, len).is_some()
+            }
+            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::Short => {
+                syslog.micros.is_none() && header(line, len).is_some()
+            }
+            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::ShortPrecise => {
+                syslog.micros.is_some() && header(line, len).is_some()
+            }
+            Some((_, len)) => header(line, len).is_some(),
+            None => false,
+        })
 }
 
 /// A marker line, if this is one.
@@ -120,7 +122,11 @@ fn marker_date(text: &[u8]) -> Option<Timestamp> {
     clock::rfc3339(&iso).map(|(at, _)| at)
 }
 
-pub(super) fn parse(input: &[u8], format: JournalFormat, options: &ParseOptions) -> Parsed<Journal> {
+pub(super) fn parse(
+    input: &[u8],
+    format: JournalFormat,
+    options: &ParseOptions,
+) -> Parsed<Journal> {
     let mut journal = Journal {
         format,
         entries: Vec::new(),
@@ -140,7 +146,10 @@ pub(super) fn parse(input: &[u8], format: JournalFormat, options: &ParseOptions)
             if let MarkerKind::Boot { id } = &kind {
                 boot_id = Some(id.clone());
             }
-            journal.markers.push(Marker { line: line_no, kind });
+            journal.markers.push(Marker {
+                line: line_no,
+                kind,
+            });
             continue;
         }
         if format == JournalFormat::Cat {
@@ -161,12 +170,18 @@ pub(super) fn parse(input: &[u8], format: JournalFormat, options: &ParseOptions)
             pending = Some(parsed);
             continue;
         }
-        if line.first().is_some_and(|&byte| byte == b' ' || byte == b'\t')
+        if line
+            .first()
+            .is_some_and(|&byte| byte == b' ' || byte == b'\t')
             && let Some(current) = pending.as_mut()
         {
             // journalctl indents the following lines of a multi-line
             // message to the message column.
-            let indent = line.iter().take(current.column).take_while(|&&b| b == b' ').count();
+            let indent = line
+                .iter()
+                .take(current.column)
+                .take_while(|&&b| b == b' ')
+                .count();
             let text = if indent == current.column {
                 &line[indent..]
             } else {
@@ -422,7 +437,9 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
     };
     for index in indices {
         let entry = &mut journal.entries[index];
-        let Some(stamp) = entry.syslog_stamp else { continue };
+        let Some(stamp) = entry.syslog_stamp else {
+            continue;
+        };
         let here = ordinal(&stamp);
         if backwards && here > neighbour + DAY_SECONDS {
             year -= 1;
@@ -484,17 +501,25 @@ mod tests {
     fn markers() {
         check_marker(
             "-- Logs begin at Mon 2025-01-13 09:12:01 UTC, end at Wed 2025-01-15 10:00:02 UTC. --",
-            Some("LogsBegin { begin: Some(Timestamp(1736759521000000)), end: Some(Timestamp(1736935202000000)) }"),
+            Some(
+                "LogsBegin { begin: Some(Timestamp(1736759521000000)), end: Some(Timestamp(1736935202000000)) }",
+            ),
         );
         check_marker(
             "-- Journal begins at Mon 2025-01-13 09:12:01 CET, ends at Wed 2025-01-15 10:00:02 +0100. --",
             Some("LogsBegin { begin: None, end: Some(Timestamp(1736931602000000)) }"),
         );
-        check_marker("-- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --", Some(r#"Boot { id: "4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00" }"#));
+        check_marker(
+            "-- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --",
+            Some(r#"Boot { id: "4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00" }"#),
+        );
         check_marker("-- Boot not-hex --", None);
         check_marker("-- No entries --", Some("NoEntries"));
         check_marker("-- Reboot --", Some("Reboot"));
-        check_marker("Hint: Some lines were ellipsized, use -l to show in full.", Some("EllipsisHint"));
+        check_marker(
+            "Hint: Some lines were ellipsized, use -l to show in full.",
+            Some("EllipsisHint"),
+        );
         check_marker("-- something else --", None);
     }
 
@@ -505,13 +530,31 @@ mod tests {
 
     #[test]
     fn detect_lines() {
-        check_detect("Jan 15 10:00:00 host kubelet[1]: x", Some(JournalFormat::Short));
+        check_detect(
+            "Jan 15 10:00:00 host kubelet[1]: x",
+            Some(JournalFormat::Short),
+        );
         check_detect("Jan  5 10:00:00 host kernel: x", Some(JournalFormat::Short));
-        check_detect("Jan 15 10:00:00.000001 host kubelet[1]: x", Some(JournalFormat::ShortPrecise));
-        check_detect("2025-01-15T10:00:00+0000 host kubelet[1]: x", Some(JournalFormat::ShortIso));
-        check_detect("2025-01-15T10:00:00.5+00:00 host kubelet[1]: x", Some(JournalFormat::ShortIsoPrecise));
-        check_detect("1736935200.123456 host kubelet[1]: x", Some(JournalFormat::ShortUnix));
-        check_detect("[    5.123456] host kernel: x", Some(JournalFormat::ShortMonotonic));
+        check_detect(
+            "Jan 15 10:00:00.000001 host kubelet[1]: x",
+            Some(JournalFormat::ShortPrecise),
+        );
+        check_detect(
+            "2025-01-15T10:00:00+0000 host kubelet[1]: x",
+            Some(JournalFormat::ShortIso),
+        );
+        check_detect(
+            "2025-01-15T10:00:00.5+00:00 host kubelet[1]: x",
+            Some(JournalFormat::ShortIsoPrecise),
+        );
+        check_detect(
+            "1736935200.123456 host kubelet[1]: x",
+            Some(JournalFormat::ShortUnix),
+        );
+        check_detect(
+            "[    5.123456] host kernel: x",
+            Some(JournalFormat::ShortMonotonic),
+        );
         check_detect("Jan 15 10:00:00 host no colon here", None);
         check_detect("Foo 15 10:00:00 host kubelet[1]: x", None);
         check_detect("just text", None);

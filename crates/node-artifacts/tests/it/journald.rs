@@ -1,6 +1,10 @@
 //! journald: fixture snapshots, corpus conformance, year inference, export
 //! round trips and no-panic properties.
 
+// Test helpers outside `#[test]` functions: a panic is a test failure, and
+// a skipped corpus check says so on stdout.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -13,7 +17,10 @@ use node_artifacts::time::Timestamp;
 use proptest::prelude::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/journald");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/journald"
+);
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(FIXTURES).join("journald").join(name)).unwrap()
@@ -27,7 +34,14 @@ fn parse_default(input: &[u8]) -> Parsed<Journal> {
 fn parse_fixture(path: &Path, input: &[u8]) -> Parsed<Journal> {
     let is_cat = path.to_string_lossy().ends_with(".cat.log");
     let format = is_cat.then_some(JournalFormat::Cat);
-    journald::parse(input, &ParseOptions { reference_time: None, format }).unwrap()
+    journald::parse(
+        input,
+        &ParseOptions {
+            reference_time: None,
+            format,
+        },
+    )
+    .unwrap()
 }
 
 // ---------------------------------------------------------------------------
@@ -46,7 +60,10 @@ fn fixture_snapshots() {
 /// Every input line is inside an entry's span, a marker, or unparsed.
 fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
     let journal = &parsed.value;
-    if matches!(journal.format, JournalFormat::JsonArray | JournalFormat::JsonPretty) {
+    if matches!(
+        journal.format,
+        JournalFormat::JsonArray | JournalFormat::JsonPretty
+    ) {
         return; // structural lines (`[`, `,`) belong to no entry
     }
     let body = input.strip_suffix(b"\n").unwrap_or(input);
@@ -57,9 +74,7 @@ fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
     };
     let mut covered = vec![false; n_lines + 1];
     for entry in &journal.entries {
-        for line in entry.lines.first..=entry.lines.last {
-            covered[line] = true;
-        }
+        covered[entry.lines.first..=entry.lines.last].fill(true);
     }
     for marker in &journal.markers {
         covered[marker.line] = true;
@@ -69,19 +84,16 @@ fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
     }
     if journal.format == JournalFormat::Export {
         // Entry separators (empty lines) belong to no entry.
-        let mut line = 1;
-        for window in body.split(|&b| b == b'\n') {
+        for (line, window) in (1..).zip(body.split(|&b| b == b'\n')) {
             if window.is_empty() {
                 covered[line] = true;
             }
-            line += 1;
         }
     }
     let missing: Vec<usize> = (1..=n_lines).filter(|&line| !covered[line]).collect();
     assert!(missing.is_empty(), "lines not accounted for: {missing:?}");
-    assert_eq!(
+    assert!(
         parsed.diagnostics.len() >= journal.unparsed.len(),
-        true,
         "every unparsed line has a diagnostic"
     );
 }
@@ -109,10 +121,20 @@ fn render(parsed: &Parsed<Journal>) -> String {
         render_entry(entry, &mut out);
     }
     for unparsed in &journal.unparsed {
-        writeln!(out, "unparsed L{}: {} | {:?}", unparsed.line, unparsed.reason, unparsed.raw).unwrap();
+        writeln!(
+            out,
+            "unparsed L{}: {} | {:?}",
+            unparsed.line, unparsed.reason, unparsed.raw
+        )
+        .unwrap();
     }
     for diagnostic in &parsed.diagnostics {
-        writeln!(out, "diagnostic L{}: {}", diagnostic.line, diagnostic.reason).unwrap();
+        writeln!(
+            out,
+            "diagnostic L{}: {}",
+            diagnostic.line, diagnostic.reason
+        )
+        .unwrap();
     }
     out
 }
@@ -132,7 +154,11 @@ fn render_entry(entry: &Entry, out: &mut String) {
             "{} ({:?}{})",
             time.at,
             time.precision,
-            if time.year_inferred { ", year inferred" } else { "" }
+            if time.year_inferred {
+                ", year inferred"
+            } else {
+                ""
+            }
         ),
         None => match entry.syslog_stamp {
             Some(stamp) => format!(
@@ -159,7 +185,9 @@ fn render_entry(entry: &Entry, out: &mut String) {
         entry.unit.as_deref().unwrap_or("-"),
         entry.boot_id.as_deref().unwrap_or("-"),
         entry.priority.map_or("-".to_owned(), |p| p.to_string()),
-        entry.severity().map_or("-".to_owned(), |s| format!("{s:?}")),
+        entry
+            .severity()
+            .map_or("-".to_owned(), |s| format!("{s:?}")),
     )
     .unwrap();
     match &entry.message {
@@ -193,7 +221,10 @@ fn render_entry(entry: &Entry, out: &mut String) {
                 out,
                 "  logfmt: time={} level={} msg={:?}",
                 opt_time(logfmt.time),
-                logfmt.level.as_ref().map_or("-".to_owned(), |l| format!("{l:?}")),
+                logfmt
+                    .level
+                    .as_ref()
+                    .map_or("-".to_owned(), |l| format!("{l:?}")),
                 logfmt.msg
             )
             .unwrap();
@@ -206,7 +237,9 @@ fn render_entry(entry: &Entry, out: &mut String) {
                 out,
                 "  json: ts={} level={} caller={:?} msg={:?}",
                 opt_time(json.ts),
-                json.level.as_ref().map_or("-".to_owned(), |l| format!("{l:?}")),
+                json.level
+                    .as_ref()
+                    .map_or("-".to_owned(), |l| format!("{l:?}")),
                 json.caller,
                 json.msg
             )
@@ -260,7 +293,10 @@ fn text_formats_agree_on_the_kubelet_journal() {
         assert_eq!(other.entries.len(), short.entries.len(), "{format}");
         for (a, b) in short.entries.iter().zip(&other.entries) {
             assert_eq!(a.message, b.message, "{format}");
-            assert_eq!(a.inner.as_ref().map(Inner::msg), b.inner.as_ref().map(Inner::msg));
+            assert_eq!(
+                a.inner.as_ref().map(Inner::msg),
+                b.inner.as_ref().map(Inner::msg)
+            );
             assert_eq!(a.boot_id, b.boot_id, "{format}");
             if format != "cat" {
                 assert_eq!(a.host, b.host);
@@ -399,29 +435,50 @@ fn year_inference() {
     ];
     // The collection time right after the last line, and months later.
     for reference in ["2026-01-01T00:00:10Z", "2026-11-30T00:00:00Z"] {
-        let at = time::OffsetDateTime::parse(reference, &time::format_description::well_known::Rfc3339)
-            .unwrap();
+        let at =
+            time::OffsetDateTime::parse(reference, &time::format_description::well_known::Rfc3339)
+                .unwrap();
         let options = ParseOptions {
             reference_time: Some(Timestamp::from_datetime(at)),
             format: None,
         };
         check(&lines, options, |parsed| {
             assert_eq!(years(parsed), expected, "{reference}");
-            assert!(parsed.value.entries.iter().all(|e| e.time.unwrap().year_inferred));
+            assert!(
+                parsed
+                    .value
+                    .entries
+                    .iter()
+                    .all(|e| e.time.unwrap().year_inferred)
+            );
             assert!(parsed.diagnostics.is_empty());
         });
     }
     // A collection time a year later moves every line back by a year.
-    let later = Timestamp(Timestamp::from_datetime(time::macros::datetime!(2027-01-01 00:00:10 UTC)).0);
-    check(&lines, ParseOptions { reference_time: Some(later), format: None }, |parsed| {
-        assert_eq!(years(parsed)[0], "2026-12-31T23:59:58.000000Z");
-    });
+    let later =
+        Timestamp(Timestamp::from_datetime(time::macros::datetime!(2027-01-01 00:00:10 UTC)).0);
+    check(
+        &lines,
+        ParseOptions {
+            reference_time: Some(later),
+            format: None,
+        },
+        |parsed| {
+            assert_eq!(years(parsed)[0], "2026-12-31T23:59:58.000000Z");
+        },
+    );
     // The marker alone gives the same answer.
     let with_marker = parse_default(&fixture("year-boundary.short.log"));
     assert_eq!(years(&with_marker), expected);
     // No reference: no guess, one diagnostic, the stamp kept.
     let without = parse_default(&lines);
-    assert!(without.value.entries.iter().all(|e| e.time.is_none() && e.syslog_stamp.is_some()));
+    assert!(
+        without
+            .value
+            .entries
+            .iter()
+            .all(|e| e.time.is_none() && e.syslog_stamp.is_some())
+    );
     assert_eq!(without.diagnostics.len(), 1);
     // klog stamps resolve across the year boundary too: E1231 inside a
     // Jan 1 journal line is Dec 31 of the year before.
@@ -444,13 +501,19 @@ fn detection_and_errors() {
     // A forced format never fails.
     let forced = journald::parse(
         b"hello\nworld\n",
-        &ParseOptions { reference_time: None, format: Some(JournalFormat::Cat) },
+        &ParseOptions {
+            reference_time: None,
+            format: Some(JournalFormat::Cat),
+        },
     )
     .unwrap();
     assert_eq!(forced.value.entries.len(), 2);
     let forced = journald::parse(
         b"hello\n",
-        &ParseOptions { reference_time: None, format: Some(JournalFormat::Export) },
+        &ParseOptions {
+            reference_time: None,
+            format: Some(JournalFormat::Export),
+        },
     )
     .unwrap();
     assert_eq!(forced.value.unparsed.len(), 1);
@@ -460,19 +523,31 @@ fn detection_and_errors() {
 fn multi_boot_export() {
     let journal = parse_default(&fixture("multi-boot.export")).value;
     assert_eq!(journal.format, JournalFormat::Export);
-    let boots: Vec<&str> = journal.entries.iter().filter_map(|e| e.boot_id.as_deref()).collect();
+    let boots: Vec<&str> = journal
+        .entries
+        .iter()
+        .filter_map(|e| e.boot_id.as_deref())
+        .collect();
     assert_eq!(boots.iter().filter(|b| b.starts_with("4c3a")).count(), 4);
     assert_eq!(boots.iter().filter(|b| b.starts_with("9f2c")).count(), 3);
-    assert!(matches!(journal.entries[1].field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18));
+    assert!(
+        matches!(journal.entries[1].field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
+    );
     assert_eq!(
         journal.entries[2].field("TAG"),
-        Some(&Field::Array(vec![Field::Text("first".into()), Field::Text("second".into())]))
+        Some(&Field::Array(vec![
+            Field::Text("first".into()),
+            Field::Text("second".into())
+        ]))
     );
     assert_eq!(
         journal.entries[4].field("EXIT_STATUS"),
         Some(&Field::Text("line one\nline two".into()))
     );
-    assert!(matches!(journal.entries[6].message, Some(Message::Binary(_))));
+    assert!(matches!(
+        journal.entries[6].message,
+        Some(Message::Binary(_))
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -495,7 +570,9 @@ fn value_of(entry: &Entry, name: &str) -> Option<Field> {
     let text = |s: String| Some(Field::Text(s));
     match name {
         "__REALTIME_TIMESTAMP" if entry.time.is_some() => text(entry.time?.at.0.to_string()),
-        "__MONOTONIC_TIMESTAMP" if entry.monotonic_us.is_some() => text(entry.monotonic_us?.to_string()),
+        "__MONOTONIC_TIMESTAMP" if entry.monotonic_us.is_some() => {
+            text(entry.monotonic_us?.to_string())
+        }
         "_BOOT_ID" if entry.boot_id.is_some() => text(entry.boot_id.clone()?),
         "_HOSTNAME" if entry.host.is_some() => text(entry.host.clone()?),
         "SYSLOG_IDENTIFIER" if entry.identifier.is_some() => text(entry.identifier.clone()?),
@@ -536,8 +613,12 @@ fn expected_field(value: &serde_json::Value) -> Field {
         serde_json::Value::String(s) => Field::Text(s.clone()),
         serde_json::Value::Null => Field::Null,
         serde_json::Value::Array(items) => {
-            let bytes: Vec<u8> = items.iter().map(|v| u8::try_from(v.as_u64().unwrap()).unwrap()).collect();
-            let clean = bytes.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t') && !bytes.contains(&0x7f);
+            let bytes: Vec<u8> = items
+                .iter()
+                .map(|v| u8::try_from(v.as_u64().unwrap()).unwrap())
+                .collect();
+            let clean = bytes.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t')
+                && !bytes.contains(&0x7f);
             match String::from_utf8(bytes.clone()) {
                 Ok(text) if clean => Field::Text(text),
                 _ => Field::Binary(bytes),
@@ -555,7 +636,11 @@ fn corpus_json_samples() {
     ] {
         let Some(input) = corpus(name) else { continue };
         let parsed = parse_default(&input);
-        assert!(parsed.diagnostics.is_empty(), "{name}: {:?}", parsed.diagnostics);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{name}: {:?}",
+            parsed.diagnostics
+        );
         let independent: serde_json::Value = serde_json::from_slice(&input).unwrap();
         let objects = match independent {
             serde_json::Value::Array(items) => items,
@@ -566,21 +651,39 @@ fn corpus_json_samples() {
             let object = object.as_object().unwrap();
             assert_eq!(field_count(entry), object.len(), "{name}");
             for (key, value) in object {
-                assert_eq!(value_of(entry, key), Some(expected_field(value)), "{name} {key}");
+                assert_eq!(
+                    value_of(entry, key),
+                    Some(expected_field(value)),
+                    "{name} {key}"
+                );
             }
         }
     }
-    if let Some(input) = corpus("beats__filebeat_input_journald_pkg_journalctl_testdata_corner-cases.json") {
+    if let Some(input) =
+        corpus("beats__filebeat_input_journald_pkg_journalctl_testdata_corner-cases.json")
+    {
         let journal = parse_default(&input).value;
         assert_eq!(journal.format, JournalFormat::JsonArray);
         let coredump = &journal.entries[0];
-        assert!(matches!(coredump.field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 368));
-        assert_eq!(coredump.field("COREDUMP_PROC_MOUNTINFO"), Some(&Field::Null));
-        assert!(coredump.text().unwrap().starts_with("Process 3717 (kdeconnectd)"));
+        assert!(
+            matches!(coredump.field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 368)
+        );
+        assert_eq!(
+            coredump.field("COREDUMP_PROC_MOUNTINFO"),
+            Some(&Field::Null)
+        );
+        assert!(
+            coredump
+                .text()
+                .unwrap()
+                .starts_with("Process 3717 (kdeconnectd)")
+        );
         // A `\r` inside makes journalctl write the message as bytes.
         assert_eq!(
             journal.entries[1].message,
-            Some(Message::Binary(b"Unable to parse indicator of AT+BIA command: AT+BIA=1,1,0,0,0\rAT+BCS=2".to_vec()))
+            Some(Message::Binary(
+                b"Unable to parse indicator of AT+BIA command: AT+BIA=1,1,0,0,0\rAT+BCS=2".to_vec()
+            ))
         );
     }
 }
@@ -593,13 +696,20 @@ fn corpus_export_sample() {
     let parsed = parse_default(&input);
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
     let text = std::str::from_utf8(&input).unwrap();
-    let blocks: Vec<&str> = text.split("\n\n").filter(|b| !b.trim().is_empty()).collect();
+    let blocks: Vec<&str> = text
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .collect();
     assert_eq!(parsed.value.entries.len(), blocks.len());
     for (entry, block) in parsed.value.entries.iter().zip(blocks) {
         let pairs: Vec<(&str, &str)> = block.lines().map(|l| l.split_once('=').unwrap()).collect();
         assert_eq!(field_count(entry), pairs.len());
         for (key, value) in pairs {
-            assert_eq!(value_of(entry, key), Some(Field::Text(value.to_owned())), "{key}");
+            assert_eq!(
+                value_of(entry, key),
+                Some(Field::Text(value.to_owned())),
+                "{key}"
+            );
         }
     }
 }
@@ -627,7 +737,11 @@ fn export_fixtures_round_trip() {
         let rendered = first.render_export();
         let second = parse_default(&rendered);
         assert!(second.diagnostics.is_empty());
-        assert_eq!(without_lines(&second.value), without_lines(&first), "{name}");
+        assert_eq!(
+            without_lines(&second.value),
+            without_lines(&first),
+            "{name}"
+        );
     }
 }
 
@@ -644,7 +758,10 @@ fn binary_value() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn field_value() -> impl Strategy<Value = Field> {
-    let leaf = prop_oneof![text_value().prop_map(Field::Text), binary_value().prop_map(Field::Binary)];
+    let leaf = prop_oneof![
+        text_value().prop_map(Field::Text),
+        binary_value().prop_map(Field::Binary)
+    ];
     prop_oneof![
         3 => leaf.clone(),
         1 => prop::collection::vec(leaf, 2..4).prop_map(Field::Array),
@@ -653,8 +770,15 @@ fn field_value() -> impl Strategy<Value = Field> {
 
 fn entry_strategy() -> impl Strategy<Value = Entry> {
     let reserved = [
-        "MESSAGE", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "_PID", "PRIORITY", "_BOOT_ID",
-        "_HOSTNAME", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT",
+        "MESSAGE",
+        "__REALTIME_TIMESTAMP",
+        "__MONOTONIC_TIMESTAMP",
+        "_PID",
+        "PRIORITY",
+        "_BOOT_ID",
+        "_HOSTNAME",
+        "SYSLOG_IDENTIFIER",
+        "_SYSTEMD_UNIT",
     ];
     let names = prop::collection::btree_map(
         "[A-Z_][A-Z0-9_]{0,12}".prop_filter("not lifted", move |n| !reserved.contains(&n.as_str())),
@@ -674,26 +798,28 @@ fn entry_strategy() -> impl Strategy<Value = Entry> {
         ]),
         names,
     )
-        .prop_map(|(time, monotonic, boot, host, pid, priority, message, names)| {
-            let mut entry = Entry::empty(journald::LineSpan { first: 0, last: 0 });
-            entry.time = time.map(|us| journald::WallTime {
-                at: Timestamp(us),
-                precision: journald::Precision::Microsecond,
-                year_inferred: false,
-            });
-            entry.monotonic_us = monotonic;
-            entry.boot_id = boot;
-            entry.host = host;
-            entry.pid = pid;
-            entry.priority = priority;
-            entry.message = message;
-            entry.fields = names
-                .into_iter()
-                .map(|(name, value)| NamedField { name, value })
-                .collect();
-            entry.inner = entry.text().and_then(journald::parse_inner);
-            entry
-        })
+        .prop_map(
+            |(time, monotonic, boot, host, pid, priority, message, names)| {
+                let mut entry = Entry::empty(journald::LineSpan { first: 0, last: 0 });
+                entry.time = time.map(|us| journald::WallTime {
+                    at: Timestamp(us),
+                    precision: journald::Precision::Microsecond,
+                    year_inferred: false,
+                });
+                entry.monotonic_us = monotonic;
+                entry.boot_id = boot;
+                entry.host = host;
+                entry.pid = pid;
+                entry.priority = priority;
+                entry.message = message;
+                entry.fields = names
+                    .into_iter()
+                    .map(|(name, value)| NamedField { name, value })
+                    .collect();
+                entry.inner = entry.text().and_then(journald::parse_inner);
+                entry
+            },
+        )
         // An entry without any field has no export form.
         .prop_filter("has a field", |entry| *entry != Entry::empty(entry.lines))
 }
