@@ -5,3 +5,5 @@
 //! a million dmesg lines). Each module here writes one such artifact as text,
 //! from a seed and a size, so that the same call always yields the same bytes.
 //! Nothing here parses; the generators only write what real tools write.
+
+pub mod journald;

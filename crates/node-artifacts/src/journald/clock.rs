@@ -19,6 +19,20 @@ pub(crate) fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// The (year, month, day) of a day count since 1970-01-01.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// Days in a month of a year, or 0 for an invalid month.
 pub(crate) fn days_in_month(year: i64, month: u8) -> u8 {
     match month {
@@ -240,6 +254,10 @@ mod tests {
             days_from_civil(2024, 3, 1)
         );
         assert_eq!(civil_to_timestamp(2023, 2, 29, 0, 0, 0, 0), None);
+        for days in [-800_000i64, -1, 0, 59, 60, 11_016, 19_737, 2_932_896] {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, day), days);
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use crate::diag::Parsed;
 use crate::journald::{Entry, Field, Journal, JournalFormat, LineSpan, Message, NamedField};
-use crate::journald::{bytes_field, is_text, lift, unparsed};
+use crate::journald::{Interner, bytes_field, is_text, lift, unparsed};
 
 /// Whether the input starts like an export stream: a field name of capital
 /// letters, digits and underscores followed by `=` or by a newline.
@@ -46,11 +46,18 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
     let mut last_line = 0usize;
     let mut position = 0usize;
     let mut line_no = 1usize;
+    let mut interner = Interner::default();
 
     while position < input.len() {
         let rest = &input[position..];
         if rest[0] == b'\n' {
-            flush(&mut journal, &mut fields, first_line, last_line);
+            flush(
+                &mut journal,
+                &mut fields,
+                first_line,
+                last_line,
+                &mut interner,
+            );
             position += 1;
             line_no += 1;
             continue;
@@ -134,19 +141,34 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
             }
         }
     }
-    flush(&mut journal, &mut fields, first_line, last_line);
+    flush(
+        &mut journal,
+        &mut fields,
+        first_line,
+        last_line,
+        &mut interner,
+    );
     Parsed {
         value: journal,
         diagnostics,
     }
 }
 
-fn flush(journal: &mut Journal, fields: &mut Vec<NamedField>, first: usize, last: usize) {
+fn flush(
+    journal: &mut Journal,
+    fields: &mut Vec<NamedField>,
+    first: usize,
+    last: usize,
+    interner: &mut Interner,
+) {
     if fields.is_empty() {
         return;
     }
-    let raw = std::mem::take(fields);
-    journal.entries.push(lift(raw, LineSpan { first, last }));
+    // The next entry has about as many fields as this one.
+    let raw = std::mem::replace(fields, Vec::with_capacity(fields.len()));
+    journal
+        .entries
+        .push(lift(raw, LineSpan { first, last }, interner));
 }
 
 /// Field names are validated ASCII, so this never replaces anything.

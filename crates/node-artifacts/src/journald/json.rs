@@ -21,7 +21,7 @@ use crate::journald::model::{
     Entry, Field, Inner, Journal, JournalFormat, JsonMessage, Level, LineSpan, Message, NamedField,
     WallTime,
 };
-use crate::journald::{bytes_field, clock, lift, lines, unparsed};
+use crate::journald::{Interner, bytes_field, clock, lift, lines, unparsed};
 use crate::time::Timestamp;
 
 pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
@@ -44,6 +44,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
         }
     }
     let mut closed = false;
+    let mut interner = Interner::default();
     loop {
         cursor.skip_whitespace();
         if in_array {
@@ -91,6 +92,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                         first: first_line,
                         last: last_line,
                     },
+                    &mut interner,
                 ));
             }
             Some(Err(error)) => {

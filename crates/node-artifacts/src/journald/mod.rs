@@ -312,7 +312,7 @@ fn bytes_field(bytes: Vec<u8>) -> Field {
 /// Turns a list of raw fields into an entry: repeated names are merged into
 /// one [`Field::Array`], well-formed single values of the lifted names move
 /// into the typed slots, the rest stays in [`Entry::fields`].
-fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
+fn lift(raw: Vec<NamedField>, lines: LineSpan, interner: &mut Interner) -> Entry {
     let raw = merge_repeated(raw);
     let mut entry = Entry::empty(lines);
     entry.fields.reserve(raw.len());
@@ -356,19 +356,19 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
                 })
             }
             ("_BOOT_ID", Field::Text(text)) if entry.boot_id.is_none() => {
-                entry.boot_id = Some(text);
+                entry.boot_id = Some(interner.intern(&text));
                 None
             }
             ("_HOSTNAME", Field::Text(text)) if entry.host.is_none() => {
-                entry.host = Some(text);
+                entry.host = Some(interner.intern(&text));
                 None
             }
             ("SYSLOG_IDENTIFIER", Field::Text(text)) if entry.identifier.is_none() => {
-                entry.identifier = Some(text);
+                entry.identifier = Some(interner.intern(&text));
                 None
             }
             ("_SYSTEMD_UNIT", Field::Text(text)) if entry.unit.is_none() => {
-                entry.unit = Some(text);
+                entry.unit = Some(interner.intern(&text));
                 None
             }
             (_, value) => Some(value),
@@ -382,6 +382,33 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
     }
     entry.inner = entry.text().and_then(parse_inner);
     entry
+}
+
+/// Shares repeated text between entries: the last few distinct values are
+/// kept, and a value equal to one of them is a reference-count increment
+/// instead of an allocation.
+#[derive(Default)]
+struct Interner {
+    recent: Vec<SharedStr>,
+    next: usize,
+}
+
+impl Interner {
+    const CAPACITY: usize = 16;
+
+    fn intern(&mut self, text: &str) -> SharedStr {
+        if let Some(found) = self.recent.iter().find(|known| ***known == *text) {
+            return SharedStr::clone(found);
+        }
+        let shared = SharedStr::from(text);
+        if self.recent.len() < Self::CAPACITY {
+            self.recent.push(SharedStr::clone(&shared));
+        } else {
+            self.recent[self.next] = SharedStr::clone(&shared);
+            self.next = (self.next + 1) % Self::CAPACITY;
+        }
+        shared
+    }
 }
 
 /// Moves a parsed value into `slot`, or hands the text back when it does
@@ -451,11 +478,8 @@ fn resolve_inner_times(entries: &mut [Entry]) {
         let (Some(time), Some(Inner::Klog(klog))) = (entry.time, entry.inner.as_mut()) else {
             continue;
         };
-        let Some(datetime) = time.at.to_datetime() else {
-            continue;
-        };
-        let mut year = i64::from(datetime.year());
-        let entry_month = u8::from(datetime.month());
+        let (mut year, entry_month, _) =
+            clock::civil_from_days(time.at.0.div_euclid(86_400_000_000));
         if klog.month == 12 && entry_month == 1 {
             year -= 1;
         } else if klog.month == 1 && entry_month == 12 {

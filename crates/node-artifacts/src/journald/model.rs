@@ -4,10 +4,17 @@
 //! `short` text family, or a JSON-lines log file such as the VPC CNI's ipamd
 //! log), so rules read one shape. What a format does not carry is `None`.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::diag::Unparsed;
 use crate::time::Timestamp;
+
+/// Text that repeats on many entries (host name, identifier, unit, boot id),
+/// stored once and shared: a journal of a million entries from one host
+/// holds its host name once, not a million times.
+pub type SharedStr = Arc<str>;
 
 /// A parsed journal (or JSON-lines log file).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,13 +106,13 @@ pub struct Entry {
     /// `__MONOTONIC_TIMESTAMP`: microseconds since boot.
     pub monotonic_us: Option<u64>,
     /// `_BOOT_ID`, or the id of the last `-- Boot <id> --` marker.
-    pub boot_id: Option<String>,
+    pub boot_id: Option<SharedStr>,
     /// `_HOSTNAME`.
-    pub host: Option<String>,
+    pub host: Option<SharedStr>,
     /// `SYSLOG_IDENTIFIER` (in text output, the identifier journalctl printed).
-    pub identifier: Option<String>,
+    pub identifier: Option<SharedStr>,
     /// `_SYSTEMD_UNIT`.
-    pub unit: Option<String>,
+    pub unit: Option<SharedStr>,
     /// `_PID`.
     pub pid: Option<u32>,
     /// `PRIORITY` (0 emerg … 7 debug).

@@ -19,7 +19,7 @@ use crate::journald::model::{
     Entry, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision, SyslogStamp,
     WallTime,
 };
-use crate::journald::{ParseOptions, lines, parse_inner, unparsed};
+use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner, unparsed};
 use crate::time::Timestamp;
 
 const DAY_SECONDS: i64 = 86_400;
@@ -134,17 +134,23 @@ pub(super) fn parse(
         unparsed: Vec::new(),
     };
     let mut diagnostics = Vec::new();
-    let mut pending: Option<Pending> = None;
-    let mut boot_id: Option<String> = None;
+    // One entry per line is the common case; counting lines first saves
+    // the vector's regrowth copies on inputs of hundreds of megabytes.
+    journal
+        .entries
+        .reserve(memchr::memchr_iter(b'\n', input).count() + 1);
+    let mut pending: Option<Pending<'_>> = None;
+    let mut boot_id: Option<SharedStr> = None;
+    let mut source = Source::new(input);
 
     for (line_no, line) in lines(input) {
         if let Some(first) = line.first()
             && (*first == b'-' || *first == b'H')
             && let Some(kind) = marker(line)
         {
-            finish(&mut pending, &mut journal);
+            finish(&mut pending, &mut journal, &source);
             if let MarkerKind::Boot { id } = &kind {
-                boot_id = Some(id.clone());
+                boot_id = Some(SharedStr::from(id.as_str()));
             }
             journal.markers.push(Marker {
                 line: line_no,
@@ -158,16 +164,22 @@ pub(super) fn parse(
                 last: line_no,
             });
             entry.boot_id.clone_from(&boot_id);
-            entry.message = Some(message(line.to_vec()));
+            entry.message = Some(source.message(line));
             entry.inner = entry.text().and_then(parse_inner);
             journal.entries.push(entry);
             continue;
         }
-        if let Some(parsed) = parse_line(line, line_no, format) {
-            finish(&mut pending, &mut journal);
-            let mut parsed = parsed;
-            parsed.entry.boot_id.clone_from(&boot_id);
-            pending = Some(parsed);
+        if let Some((mut entry, message_start)) = parse_line(line, line_no, format, &mut source) {
+            finish(&mut pending, &mut journal, &source);
+            entry.boot_id.clone_from(&boot_id);
+            // The entry goes into place now; its message is completed when
+            // the next entry, marker or the end of input arrives.
+            journal.entries.push(entry);
+            pending = Some(Pending {
+                first: &line[message_start..],
+                more: None,
+                column: message_start,
+            });
             continue;
         }
         if line
@@ -187,9 +199,12 @@ pub(super) fn parse(
             } else {
                 line.trim_ascii_start()
             };
-            current.message.push(b'\n');
-            current.message.extend_from_slice(text);
-            current.entry.lines.last = line_no;
+            let more = current.more.get_or_insert_with(|| current.first.to_vec());
+            more.push(b'\n');
+            more.extend_from_slice(text);
+            if let Some(entry) = journal.entries.last_mut() {
+                entry.lines.last = line_no;
+            }
             continue;
         }
         let reason = if line.is_empty() {
@@ -199,7 +214,7 @@ pub(super) fn parse(
         };
         unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
     }
-    finish(&mut pending, &mut journal);
+    finish(&mut pending, &mut journal, &source);
     infer_years(&mut journal, options, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     Parsed {
@@ -208,30 +223,69 @@ pub(super) fn parse(
     }
 }
 
-/// An entry whose message may still grow by continuation lines.
-struct Pending {
-    entry: Entry,
-    message: Vec<u8>,
+/// The message of the last entry, which may still grow by continuation
+/// lines.
+struct Pending<'a> {
+    /// The message part of the entry's own line.
+    first: &'a [u8],
+    /// The message with continuation lines, once there are any.
+    more: Option<Vec<u8>>,
     column: usize,
 }
 
-fn finish(pending: &mut Option<Pending>, journal: &mut Journal) {
-    if let Some(Pending {
-        mut entry,
-        message: bytes,
-        ..
-    }) = pending.take()
+fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Source<'_>) {
+    if let Some(pending) = pending.take()
+        && let Some(entry) = journal.entries.last_mut()
     {
-        entry.message = Some(message(bytes));
+        entry.message = Some(match pending.more {
+            Some(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Message::Text(text),
+                Err(error) => Message::Binary(error.into_bytes()),
+            },
+            None => source.message(pending.first),
+        });
         entry.inner = entry.text().and_then(parse_inner);
-        journal.entries.push(entry);
     }
 }
 
-fn message(bytes: Vec<u8>) -> Message {
-    match String::from_utf8(bytes) {
-        Ok(text) => Message::Text(text),
-        Err(error) => Message::Binary(error.into_bytes()),
+/// The input, with its UTF-8 validation done once for the whole text, so
+/// that copying a line's pieces out does not validate them again.
+struct Source<'a> {
+    input: &'a [u8],
+    text: Option<&'a str>,
+    interner: Interner,
+}
+
+impl<'a> Source<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Self {
+            input,
+            text: std::str::from_utf8(input).ok(),
+            interner: Interner::default(),
+        }
+    }
+
+    /// A sub-slice of the input as text, when it is UTF-8.
+    fn str(&self, slice: &'a [u8]) -> Option<&'a str> {
+        let offset = (slice.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        match self.text {
+            Some(text) => text.get(offset..offset + slice.len()),
+            None => std::str::from_utf8(slice).ok(),
+        }
+    }
+
+    fn shared(&mut self, slice: &'a [u8]) -> SharedStr {
+        match self.str(slice) {
+            Some(text) => self.interner.intern(text),
+            None => self.interner.intern(&String::from_utf8_lossy(slice)),
+        }
+    }
+
+    fn message(&self, slice: &'a [u8]) -> Message {
+        match self.str(slice) {
+            Some(text) => Message::Text(text.to_owned()),
+            None => Message::Binary(slice.to_vec()),
+        }
     }
 }
 
@@ -241,8 +295,14 @@ enum Stamp {
     Monotonic(u64),
 }
 
-/// One entry line of a `short`-family format.
-fn parse_line(line: &[u8], line_no: usize, format: JournalFormat) -> Option<Pending> {
+/// One entry line of a `short`-family format: the entry without its
+/// message, and where the message starts.
+fn parse_line<'a>(
+    line: &'a [u8],
+    line_no: usize,
+    format: JournalFormat,
+    source: &mut Source<'a>,
+) -> Option<(Entry, usize)> {
     let (stamp, stamp_len) = stamp(line, format)?;
     let header = header(line, stamp_len)?;
     let mut entry = Entry::empty(LineSpan {
@@ -254,14 +314,10 @@ fn parse_line(line: &[u8], line_no: usize, format: JournalFormat) -> Option<Pend
         Stamp::Wall(time) => entry.time = Some(time),
         Stamp::Monotonic(us) => entry.monotonic_us = Some(us),
     }
-    entry.host = Some(String::from_utf8_lossy(header.host).into_owned());
-    entry.identifier = Some(String::from_utf8_lossy(header.identifier).into_owned());
+    entry.host = Some(source.shared(header.host));
+    entry.identifier = Some(source.shared(header.identifier));
     entry.pid = header.pid;
-    Some(Pending {
-        entry,
-        message: line[header.message_start..].to_vec(),
-        column: header.message_start,
-    })
+    Some((entry, header.message_start))
 }
 
 struct Header<'a> {
@@ -281,7 +337,7 @@ fn header(line: &[u8], stamp_len: usize) -> Option<Header<'_>> {
     let host = &rest[..host_len];
     let after_host = stamp_len + host_len + 1;
     let tail = &line[after_host..];
-    let (ident_len, message_start) = match memchr::memmem::find(tail, b": ") {
+    let (ident_len, message_start) = match colon_space(tail) {
         Some(colon) => (colon, after_host + colon + 2),
         None if tail.last() == Some(&b':') => (tail.len() - 1, line.len()),
         None => return None,
@@ -304,6 +360,11 @@ fn header(line: &[u8], stamp_len: usize) -> Option<Header<'_>> {
         pid,
         message_start,
     })
+}
+
+/// The first `": "` (cheaper than building a `memmem` searcher per line).
+fn colon_space(haystack: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b':', haystack).find(|&colon| haystack.get(colon + 1) == Some(&b' '))
 }
 
 /// The stamp at the start of a line and its length including the space

@@ -573,10 +573,12 @@ fn value_of(entry: &Entry, name: &str) -> Option<Field> {
         "__MONOTONIC_TIMESTAMP" if entry.monotonic_us.is_some() => {
             text(entry.monotonic_us?.to_string())
         }
-        "_BOOT_ID" if entry.boot_id.is_some() => text(entry.boot_id.clone()?),
-        "_HOSTNAME" if entry.host.is_some() => text(entry.host.clone()?),
-        "SYSLOG_IDENTIFIER" if entry.identifier.is_some() => text(entry.identifier.clone()?),
-        "_SYSTEMD_UNIT" if entry.unit.is_some() => text(entry.unit.clone()?),
+        "_BOOT_ID" if entry.boot_id.is_some() => text(entry.boot_id.as_deref()?.to_owned()),
+        "_HOSTNAME" if entry.host.is_some() => text(entry.host.as_deref()?.to_owned()),
+        "SYSLOG_IDENTIFIER" if entry.identifier.is_some() => {
+            text(entry.identifier.as_deref()?.to_owned())
+        }
+        "_SYSTEMD_UNIT" if entry.unit.is_some() => text(entry.unit.as_deref()?.to_owned()),
         "_PID" if entry.pid.is_some() => text(entry.pid?.to_string()),
         "PRIORITY" if entry.priority.is_some() => text(entry.priority?.to_string()),
         "MESSAGE" if entry.message.is_some() => Some(match entry.message.clone()? {
@@ -807,8 +809,8 @@ fn entry_strategy() -> impl Strategy<Value = Entry> {
                     year_inferred: false,
                 });
                 entry.monotonic_us = monotonic;
-                entry.boot_id = boot;
-                entry.host = host;
+                entry.boot_id = boot.map(Into::into);
+                entry.host = host.map(Into::into);
                 entry.pid = pid;
                 entry.priority = priority;
                 entry.message = message;
