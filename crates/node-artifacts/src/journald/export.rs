@@ -14,7 +14,7 @@
 
 use crate::diag::Parsed;
 use crate::journald::{Entry, Field, Journal, JournalFormat, LineSpan, Message, NamedField};
-use crate::journald::{Interner, bytes_field, is_text, lift, unparsed};
+use crate::journald::{Interner, bytes_field, clean_text, is_text, lift, unparsed};
 
 /// Whether the input starts like an export stream: a field name of capital
 /// letters, digits and underscores followed by `=` or by a newline.
@@ -51,13 +51,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
     while position < input.len() {
         let rest = &input[position..];
         if rest[0] == b'\n' {
-            flush(
-                &mut journal,
-                &mut fields,
-                first_line,
-                last_line,
-                &mut interner,
-            );
+            flush(&mut journal, &mut fields, first_line, last_line);
             position += 1;
             line_no += 1;
             continue;
@@ -71,9 +65,13 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                     first_line = line_no;
                 }
                 last_line = line_no;
-                fields.push(NamedField {
-                    name: ascii_string(name),
-                    value: text_field(&line[equals + 1..]),
+                let value = &line[equals + 1..];
+                fields.push(match clean_text(value) {
+                    Some(text) => interner.text_field(name, text),
+                    None => NamedField {
+                        name: interner.name(name),
+                        value: Field::Binary(value.to_vec()),
+                    },
                 });
             } else {
                 unparsed(
@@ -117,7 +115,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                 let newlines = memchr::memchr_iter(b'\n', &input[position..data_end]).count();
                 last_line = line_no + newlines;
                 fields.push(NamedField {
-                    name: ascii_string(line),
+                    name: interner.name(line),
                     value: bytes_field(input[data_start..data_end].to_vec()),
                 });
                 line_no += newlines + 1;
@@ -141,51 +139,20 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
             }
         }
     }
-    flush(
-        &mut journal,
-        &mut fields,
-        first_line,
-        last_line,
-        &mut interner,
-    );
+    flush(&mut journal, &mut fields, first_line, last_line);
     Parsed {
         value: journal,
         diagnostics,
     }
 }
 
-fn flush(
-    journal: &mut Journal,
-    fields: &mut Vec<NamedField>,
-    first: usize,
-    last: usize,
-    interner: &mut Interner,
-) {
+fn flush(journal: &mut Journal, fields: &mut Vec<NamedField>, first: usize, last: usize) {
     if fields.is_empty() {
         return;
     }
     // The next entry has about as many fields as this one.
     let raw = std::mem::replace(fields, Vec::with_capacity(fields.len()));
-    journal
-        .entries
-        .push(lift(raw, LineSpan { first, last }, interner));
-}
-
-/// Field names are validated ASCII, so this never replaces anything.
-fn ascii_string(name: &[u8]) -> String {
-    String::from_utf8_lossy(name).into_owned()
-}
-
-/// A `KEY=value` value: text when it is clean UTF-8, else bytes.
-fn text_field(value: &[u8]) -> Field {
-    if is_text(value) {
-        match std::str::from_utf8(value) {
-            Ok(text) => Field::Text(text.to_owned()),
-            Err(_) => Field::Binary(value.to_vec()),
-        }
-    } else {
-        Field::Binary(value.to_vec())
-    }
+    journal.entries.push(lift(raw, LineSpan { first, last }));
 }
 
 pub(super) fn render(journal: &Journal) -> Vec<u8> {

@@ -81,9 +81,12 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                 let raw = object
                     .0
                     .into_iter()
-                    .map(|(name, value)| NamedField {
-                        name,
-                        value: value_to_field(value),
+                    .map(|(name, value)| match value {
+                        Value::String(text) => interner.text_field(name.as_bytes(), &text),
+                        other => NamedField {
+                            name: interner.name(name.as_bytes()),
+                            value: value_to_field(other),
+                        },
                     })
                     .collect();
                 journal.entries.push(lift(
@@ -92,7 +95,6 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                         first: first_line,
                         last: last_line,
                     },
-                    &mut interner,
                 ));
             }
             Some(Err(error)) => {
@@ -137,7 +139,7 @@ pub(super) fn parse_log(input: &[u8]) -> Parsed<Journal> {
             year_inferred: false,
         });
         entry.message = Some(match std::str::from_utf8(line) {
-            Ok(text) => Message::Text(text.to_owned()),
+            Ok(text) => Message::Text(text.into()),
             Err(_) => Message::Binary(line.to_vec()),
         });
         entry.inner = Some(Inner::Json(message.message));
@@ -235,7 +237,7 @@ fn read_ts(value: &Value) -> Option<(Timestamp, crate::journald::Precision)> {
 /// not occur in journalctl output; they are kept as their JSON text.
 fn value_to_field(value: Value) -> Field {
     match value {
-        Value::String(text) => Field::Text(text),
+        Value::String(text) => Field::Text(text.into()),
         Value::Null => Field::Null,
         Value::Array(items) => {
             let bytes: Option<Vec<u8>> = items
@@ -248,7 +250,7 @@ fn value_to_field(value: Value) -> Field {
             }
         }
         other @ (Value::Bool(_) | Value::Number(_) | Value::Object(_)) => {
-            Field::Text(other.to_string())
+            Field::Text(other.to_string().into())
         }
     }
 }

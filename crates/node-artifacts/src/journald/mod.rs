@@ -81,7 +81,9 @@ mod logfmt;
 mod model;
 mod text;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub use model::*;
 
@@ -291,33 +293,35 @@ fn unparsed(
 /// The same rule decides for export binary fields, JSON byte arrays and
 /// export `KEY=value` lines, so that rendering and parsing agree.
 pub(crate) fn is_text(bytes: &[u8]) -> bool {
-    !bytes
+    clean_text(bytes).is_some()
+}
+
+/// The bytes as `&str` when they are text in the sense of [`is_text`].
+pub(crate) fn clean_text(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let control = bytes
         .iter()
-        .any(|&byte| (byte < 0x20 && byte != b'\t' && byte != b'\n') || byte == 0x7f)
-        && std::str::from_utf8(bytes).is_ok()
+        .any(|&byte| (byte < 0x20 && byte != b'\t' && byte != b'\n') || byte == 0x7f);
+    (!control).then_some(text)
 }
 
 /// Bytes as a [`Field`]: text when [`is_text`], else binary.
 fn bytes_field(bytes: Vec<u8>) -> Field {
-    if is_text(&bytes) {
-        match String::from_utf8(bytes) {
-            Ok(text) => Field::Text(text),
-            Err(error) => Field::Binary(error.into_bytes()),
-        }
-    } else {
-        Field::Binary(bytes)
+    match clean_text(&bytes) {
+        Some(text) => Field::Text(SharedStr::from(text)),
+        None => Field::Binary(bytes),
     }
 }
 
 /// Turns a list of raw fields into an entry: repeated names are merged into
 /// one [`Field::Array`], well-formed single values of the lifted names move
 /// into the typed slots, the rest stays in [`Entry::fields`].
-fn lift(raw: Vec<NamedField>, lines: LineSpan, interner: &mut Interner) -> Entry {
+fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
     let raw = merge_repeated(raw);
     let mut entry = Entry::empty(lines);
     entry.fields.reserve(raw.len());
     for field in raw {
-        let keep = match (field.name.as_str(), field.value) {
+        let keep = match (&*field.name, field.value) {
             ("MESSAGE", Field::Text(text)) if entry.message.is_none() => {
                 entry.message = Some(Message::Text(text));
                 None
@@ -356,19 +360,19 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, interner: &mut Interner) -> Entry
                 })
             }
             ("_BOOT_ID", Field::Text(text)) if entry.boot_id.is_none() => {
-                entry.boot_id = Some(interner.intern(&text));
+                entry.boot_id = Some(text);
                 None
             }
             ("_HOSTNAME", Field::Text(text)) if entry.host.is_none() => {
-                entry.host = Some(interner.intern(&text));
+                entry.host = Some(text);
                 None
             }
             ("SYSLOG_IDENTIFIER", Field::Text(text)) if entry.identifier.is_none() => {
-                entry.identifier = Some(interner.intern(&text));
+                entry.identifier = Some(text);
                 None
             }
             ("_SYSTEMD_UNIT", Field::Text(text)) if entry.unit.is_none() => {
-                entry.unit = Some(interner.intern(&text));
+                entry.unit = Some(text);
                 None
             }
             (_, value) => Some(value),
@@ -387,14 +391,64 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, interner: &mut Interner) -> Entry
 /// Shares repeated text between entries: the last few distinct values are
 /// kept, and a value equal to one of them is a reference-count increment
 /// instead of an allocation.
+///
+/// Field names and values get a table keyed by name, holding the shared
+/// name and the field's last value: journald repeats most fields verbatim
+/// from one entry to the next, so this keeps one copy per run of equal
+/// values.
 #[derive(Default)]
 struct Interner {
     recent: Vec<SharedStr>,
     next: usize,
+    field_index: HashMap<Box<[u8]>, usize, BuildHasherDefault<Fnv>>,
+    field_slots: Vec<FieldSlot>,
+}
+
+struct FieldSlot {
+    name: SharedStr,
+    last: Option<SharedStr>,
 }
 
 impl Interner {
     const CAPACITY: usize = 16;
+
+    /// A text field, with its name and (when it repeats) its value shared.
+    fn text_field(&mut self, name: &[u8], value: &str) -> NamedField {
+        let slot = self.slot(name);
+        let value = match &slot.last {
+            Some(last) if **last == *value => SharedStr::clone(last),
+            _ => {
+                let shared = SharedStr::from(value);
+                slot.last = Some(SharedStr::clone(&shared));
+                shared
+            }
+        };
+        NamedField {
+            name: SharedStr::clone(&slot.name),
+            value: Field::Text(value),
+        }
+    }
+
+    /// A field name, shared.
+    fn name(&mut self, name: &[u8]) -> SharedStr {
+        SharedStr::clone(&self.slot(name).name)
+    }
+
+    fn slot(&mut self, name: &[u8]) -> &mut FieldSlot {
+        let index = match self.field_index.get(name) {
+            Some(&index) => index,
+            None => {
+                self.field_slots.push(FieldSlot {
+                    name: SharedStr::from(String::from_utf8_lossy(name)),
+                    last: None,
+                });
+                self.field_index
+                    .insert(name.into(), self.field_slots.len() - 1);
+                self.field_slots.len() - 1
+            }
+        };
+        &mut self.field_slots[index]
+    }
 
     fn intern(&mut self, text: &str) -> SharedStr {
         if let Some(found) = self.recent.iter().find(|known| ***known == *text) {
@@ -411,10 +465,34 @@ impl Interner {
     }
 }
 
+/// FNV-1a: field names are short, trusted to be few, and hashed once per
+/// field, where SipHash's setup would dominate.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
 /// Moves a parsed value into `slot`, or hands the text back when it does
 /// not parse (so it stays in the fields, unchanged).
 fn lift_parsed<T>(
-    text: String,
+    text: SharedStr,
     slot: &mut Option<T>,
     read: impl Fn(&str) -> Option<T>,
 ) -> Option<Field> {

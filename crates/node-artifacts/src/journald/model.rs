@@ -184,7 +184,7 @@ pub struct LineSpan {
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Message {
     /// A UTF-8 message (the usual case).
-    Text(String),
+    Text(SharedStr),
     /// A message that is not valid UTF-8, kept as bytes.
     Binary(Vec<u8>),
 }
@@ -202,8 +202,9 @@ impl Message {
 /// A field of an entry other than the ones the model lifts out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NamedField {
-    /// The field name, e.g. `_SYSTEMD_CGROUP`.
-    pub name: String,
+    /// The field name, e.g. `_SYSTEMD_CGROUP` (shared by every entry that
+    /// has the field).
+    pub name: SharedStr,
     /// Its value.
     pub value: Field,
 }
@@ -212,8 +213,10 @@ pub struct NamedField {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Field {
-    /// A UTF-8 value.
-    Text(String),
+    /// A UTF-8 value; a value equal to the same field's value in the
+    /// previous entry is shared with it, which is most of a journal's
+    /// fields (`_MACHINE_ID`, `_UID`, `_SYSTEMD_CGROUP`, …).
+    Text(SharedStr),
     /// Several values for one name (a repeated field).
     Array(Vec<Field>),
     /// Bytes that are not UTF-8 text (a binary export field, or a JSON array
@@ -496,7 +499,7 @@ impl Entry {
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields
             .iter()
-            .find(|field| field.name == name)
+            .find(|field| &*field.name == name)
             .map(|field| &field.value)
     }
 }

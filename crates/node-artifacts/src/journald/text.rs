@@ -239,7 +239,7 @@ fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Sou
     {
         entry.message = Some(match pending.more {
             Some(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Message::Text(text),
+                Ok(text) => Message::Text(text.into()),
                 Err(error) => Message::Binary(error.into_bytes()),
             },
             None => source.message(pending.first),
@@ -283,7 +283,7 @@ impl<'a> Source<'a> {
 
     fn message(&self, slice: &'a [u8]) -> Message {
         match self.str(slice) {
-            Some(text) => Message::Text(text.to_owned()),
+            Some(text) => Message::Text(text.into()),
             None => Message::Binary(slice.to_vec()),
         }
     }

@@ -567,7 +567,7 @@ fn corpus(name: &str) -> Option<Vec<u8>> {
 /// The model's value for a journal field name, lifted or not, in the form
 /// the journal wrote it.
 fn value_of(entry: &Entry, name: &str) -> Option<Field> {
-    let text = |s: String| Some(Field::Text(s));
+    let text = |s: String| Some(Field::Text(s.into()));
     match name {
         "__REALTIME_TIMESTAMP" if entry.time.is_some() => text(entry.time?.at.0.to_string()),
         "__MONOTONIC_TIMESTAMP" if entry.monotonic_us.is_some() => {
@@ -612,7 +612,7 @@ fn field_count(entry: &Entry) -> usize {
 /// they decode to clean UTF-8).
 fn expected_field(value: &serde_json::Value) -> Field {
     match value {
-        serde_json::Value::String(s) => Field::Text(s.clone()),
+        serde_json::Value::String(s) => Field::Text(s.as_str().into()),
         serde_json::Value::Null => Field::Null,
         serde_json::Value::Array(items) => {
             let bytes: Vec<u8> = items
@@ -622,7 +622,7 @@ fn expected_field(value: &serde_json::Value) -> Field {
             let clean = bytes.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t')
                 && !bytes.contains(&0x7f);
             match String::from_utf8(bytes.clone()) {
-                Ok(text) if clean => Field::Text(text),
+                Ok(text) if clean => Field::Text(text.into()),
                 _ => Field::Binary(bytes),
             }
         }
@@ -709,7 +709,7 @@ fn corpus_export_sample() {
         for (key, value) in pairs {
             assert_eq!(
                 value_of(entry, key),
-                Some(Field::Text(value.to_owned())),
+                Some(Field::Text(value.into())),
                 "{key}"
             );
         }
@@ -761,7 +761,7 @@ fn binary_value() -> impl Strategy<Value = Vec<u8>> {
 
 fn field_value() -> impl Strategy<Value = Field> {
     let leaf = prop_oneof![
-        text_value().prop_map(Field::Text),
+        text_value().prop_map(|s| Field::Text(s.into())),
         binary_value().prop_map(Field::Binary)
     ];
     prop_oneof![
@@ -795,7 +795,7 @@ fn entry_strategy() -> impl Strategy<Value = Entry> {
         prop::option::of(any::<u32>()),
         prop::option::of(0u8..8),
         prop::option::of(prop_oneof![
-            text_value().prop_map(Message::Text),
+            text_value().prop_map(|s| Message::Text(s.into())),
             binary_value().prop_map(Message::Binary)
         ]),
         names,
@@ -816,7 +816,10 @@ fn entry_strategy() -> impl Strategy<Value = Entry> {
                 entry.message = message;
                 entry.fields = names
                     .into_iter()
-                    .map(|(name, value)| NamedField { name, value })
+                    .map(|(name, value)| NamedField {
+                        name: name.into(),
+                        value,
+                    })
                     .collect();
                 entry.inner = entry.text().and_then(journald::parse_inner);
                 entry
