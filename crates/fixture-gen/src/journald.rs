@@ -104,7 +104,10 @@ pub fn export(entries: usize, seed: u64) -> Vec<u8> {
             rng.next_u64(),
             BOOT_IDS[boot],
             0x1a2b + index,
-            u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
+            // A stream id is fixed per process and boot.
+            0x5eed_0000_0000_0000_0000_0000_0000_0000u128
+                + (boot as u128) * 2
+                + u128::from(containerd),
         );
         out.extend_from_slice(text.as_bytes());
         text.clear();

@@ -61,7 +61,13 @@ fn main() {
         ),
         Err(error) => format!("{kind}: {error}"),
     };
-    let _ = writeln!(std::io::stderr(), "{summary}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{summary}; sizes: Entry {} B, NamedField {} B, Inner {} B",
+        std::mem::size_of::<journald::Entry>(),
+        std::mem::size_of::<journald::NamedField>(),
+        std::mem::size_of::<journald::Inner>(),
+    );
 }
 
 /// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), which

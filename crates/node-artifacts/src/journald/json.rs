@@ -78,6 +78,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                 cursor.advance(consumed.saturating_sub(1));
                 let last_line = cursor.line_no;
                 cursor.advance(1);
+                interner.begin_entry();
                 let raw = object
                     .0
                     .into_iter()
@@ -95,6 +96,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                         first: first_line,
                         last: last_line,
                     },
+                    interner.repeated(),
                 ));
             }
             Some(Err(error)) => {

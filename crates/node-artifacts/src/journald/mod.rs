@@ -316,76 +316,78 @@ fn bytes_field(bytes: Vec<u8>) -> Field {
 /// Turns a list of raw fields into an entry: repeated names are merged into
 /// one [`Field::Array`], well-formed single values of the lifted names move
 /// into the typed slots, the rest stays in [`Entry::fields`].
-fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
-    let raw = merge_repeated(raw);
+fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
+    let mut fields = if repeated { merge_repeated(raw) } else { raw };
     let mut entry = Entry::empty(lines);
-    entry.fields.reserve(raw.len());
-    for field in raw {
-        let keep = match (&*field.name, field.value) {
-            ("MESSAGE", Field::Text(text)) if entry.message.is_none() => {
-                entry.message = Some(Message::Text(text));
-                None
-            }
-            ("MESSAGE", Field::Binary(bytes)) if entry.message.is_none() => {
-                entry.message = Some(Message::Binary(bytes));
-                None
-            }
-            ("__REALTIME_TIMESTAMP", Field::Text(text)) if entry.time.is_none() => {
-                match clock::parse_u64(text.as_bytes()).and_then(|us| i64::try_from(us).ok()) {
-                    Some(us) => {
-                        entry.time = Some(WallTime {
-                            at: Timestamp(us),
-                            precision: Precision::Microsecond,
-                            year_inferred: false,
-                        });
-                        None
-                    }
-                    None => Some(Field::Text(text)),
-                }
-            }
-            ("__MONOTONIC_TIMESTAMP", Field::Text(text)) if entry.monotonic_us.is_none() => {
-                lift_parsed(text, &mut entry.monotonic_us, |t| {
-                    clock::parse_u64(t.as_bytes())
-                })
-            }
-            ("_PID", Field::Text(text)) if entry.pid.is_none() => {
-                lift_parsed(text, &mut entry.pid, |t| {
-                    clock::parse_u64(t.as_bytes()).and_then(|pid| u32::try_from(pid).ok())
-                })
-            }
-            ("PRIORITY", Field::Text(text)) if entry.priority.is_none() => {
-                lift_parsed(text, &mut entry.priority, |t| match t.as_bytes() {
-                    [digit @ b'0'..=b'7'] => Some(digit - b'0'),
-                    _ => None,
-                })
-            }
-            ("_BOOT_ID", Field::Text(text)) if entry.boot_id.is_none() => {
-                entry.boot_id = Some(text);
-                None
-            }
-            ("_HOSTNAME", Field::Text(text)) if entry.host.is_none() => {
-                entry.host = Some(text);
-                None
-            }
-            ("SYSLOG_IDENTIFIER", Field::Text(text)) if entry.identifier.is_none() => {
-                entry.identifier = Some(text);
-                None
-            }
-            ("_SYSTEMD_UNIT", Field::Text(text)) if entry.unit.is_none() => {
-                entry.unit = Some(text);
-                None
-            }
-            (_, value) => Some(value),
-        };
-        if let Some(value) = keep {
-            entry.fields.push(NamedField {
-                name: field.name,
-                value,
-            });
-        }
-    }
+    // Lifted fields leave the vector; the others keep their order and the
+    // vector's buffer, trimmed to what is left.
+    fields
+        .extract_if(.., |field| lift_one(&mut entry, field))
+        .for_each(drop);
+    fields.shrink_to_fit();
+    entry.fields = fields;
     entry.inner = entry.text().and_then(parse_inner);
     entry
+}
+
+/// Moves one field into its typed slot when it is the first of its name
+/// and well formed; returns whether it did.
+fn lift_one(entry: &mut Entry, field: &mut NamedField) -> bool {
+    match (&*field.name, &mut field.value) {
+        ("MESSAGE", Field::Text(text)) if entry.message.is_none() => {
+            entry.message = Some(Message::Text(SharedStr::clone(text)));
+            true
+        }
+        ("MESSAGE", Field::Binary(bytes)) if entry.message.is_none() => {
+            entry.message = Some(Message::Binary(std::mem::take(bytes)));
+            true
+        }
+        ("__REALTIME_TIMESTAMP", Field::Text(text)) if entry.time.is_none() => {
+            let at = clock::parse_u64(text.as_bytes()).and_then(|us| i64::try_from(us).ok());
+            let time = at.map(|us| WallTime {
+                at: Timestamp(us),
+                precision: Precision::Microsecond,
+                year_inferred: false,
+            });
+            fill(&mut entry.time, time)
+        }
+        ("__MONOTONIC_TIMESTAMP", Field::Text(text)) if entry.monotonic_us.is_none() => {
+            fill(&mut entry.monotonic_us, clock::parse_u64(text.as_bytes()))
+        }
+        ("_PID", Field::Text(text)) if entry.pid.is_none() => {
+            let pid = clock::parse_u64(text.as_bytes()).and_then(|pid| u32::try_from(pid).ok());
+            fill(&mut entry.pid, pid)
+        }
+        ("PRIORITY", Field::Text(text)) if entry.priority.is_none() => {
+            let priority = match text.as_bytes() {
+                [digit @ b'0'..=b'7'] => Some(digit - b'0'),
+                _ => None,
+            };
+            fill(&mut entry.priority, priority)
+        }
+        ("_BOOT_ID", Field::Text(text)) if entry.boot_id.is_none() => {
+            fill(&mut entry.boot_id, Some(SharedStr::clone(text)))
+        }
+        ("_HOSTNAME", Field::Text(text)) if entry.host.is_none() => {
+            fill(&mut entry.host, Some(SharedStr::clone(text)))
+        }
+        ("SYSLOG_IDENTIFIER", Field::Text(text)) if entry.identifier.is_none() => {
+            fill(&mut entry.identifier, Some(SharedStr::clone(text)))
+        }
+        ("_SYSTEMD_UNIT", Field::Text(text)) if entry.unit.is_none() => {
+            fill(&mut entry.unit, Some(SharedStr::clone(text)))
+        }
+        _ => false,
+    }
+}
+
+/// Stores a value that parsed; a value that did not stays a field.
+fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
+    let parsed = value.is_some();
+    if parsed {
+        *slot = value;
+    }
+    parsed
 }
 
 /// Shares repeated text between entries: the last few distinct values are
@@ -396,17 +398,40 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan) -> Entry {
 /// name and the field's last value: journald repeats most fields verbatim
 /// from one entry to the next, so this keeps one copy per run of equal
 /// values.
-#[derive(Default)]
 struct Interner {
     recent: Vec<SharedStr>,
     next: usize,
     field_index: HashMap<Box<[u8]>, usize, BuildHasherDefault<Fnv>>,
     field_slots: Vec<FieldSlot>,
+    /// The slot of the previous field: entries list their fields in the
+    /// same order, so its successor is usually the next field's slot and
+    /// the name needs no hashing.
+    previous: Option<usize>,
+    /// Counts entries, to notice a name repeated within one entry.
+    entry_seq: u64,
+    repeated: bool,
 }
 
 struct FieldSlot {
     name: SharedStr,
     last: Option<SharedStr>,
+    successor: Option<usize>,
+    seen_in: u64,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            next: 0,
+            field_index: HashMap::default(),
+            field_slots: Vec::new(),
+            previous: None,
+            // Slots start with `seen_in == 0`, so entries count from 1.
+            entry_seq: 1,
+            repeated: false,
+        }
+    }
 }
 
 impl Interner {
@@ -434,20 +459,51 @@ impl Interner {
         SharedStr::clone(&self.slot(name).name)
     }
 
+    /// Starts a new entry (for noticing repeated names).
+    fn begin_entry(&mut self) {
+        self.entry_seq += 1;
+        self.repeated = false;
+    }
+
+    /// Whether a name occurred twice since [`Interner::begin_entry`].
+    fn repeated(&self) -> bool {
+        self.repeated
+    }
+
     fn slot(&mut self, name: &[u8]) -> &mut FieldSlot {
-        let index = match self.field_index.get(name) {
-            Some(&index) => index,
+        let guess = self
+            .previous
+            .and_then(|previous| self.field_slots.get(previous))
+            .and_then(|previous| previous.successor)
+            .filter(|&guess| {
+                self.field_slots
+                    .get(guess)
+                    .is_some_and(|slot| slot.name.as_bytes() == name)
+            });
+        let index = match guess.or_else(|| self.field_index.get(name).copied()) {
+            Some(index) => index,
             None => {
                 self.field_slots.push(FieldSlot {
                     name: SharedStr::from(String::from_utf8_lossy(name)),
                     last: None,
+                    successor: None,
+                    seen_in: 0,
                 });
-                self.field_index
-                    .insert(name.into(), self.field_slots.len() - 1);
-                self.field_slots.len() - 1
+                let index = self.field_slots.len() - 1;
+                self.field_index.insert(name.into(), index);
+                index
             }
         };
-        &mut self.field_slots[index]
+        if let Some(previous) = self.previous.and_then(|p| self.field_slots.get_mut(p)) {
+            previous.successor = Some(index);
+        }
+        self.previous = Some(index);
+        let slot = &mut self.field_slots[index];
+        if slot.seen_in == self.entry_seq {
+            self.repeated = true;
+        }
+        slot.seen_in = self.entry_seq;
+        slot
     }
 
     fn intern(&mut self, text: &str) -> SharedStr {
@@ -489,46 +545,10 @@ impl Hasher for Fnv {
     }
 }
 
-/// Moves a parsed value into `slot`, or hands the text back when it does
-/// not parse (so it stays in the fields, unchanged).
-fn lift_parsed<T>(
-    text: SharedStr,
-    slot: &mut Option<T>,
-    read: impl Fn(&str) -> Option<T>,
-) -> Option<Field> {
-    match read(&text) {
-        Some(value) => {
-            *slot = Some(value);
-            None
-        }
-        None => Some(Field::Text(text)),
-    }
-}
-
 /// Merges repeated field names into one [`Field::Array`] at the position of
-/// the first occurrence.
-///
-/// Entries have a few dozen fields and repeats are rare, so a 64-bit
-/// signature of (length, first and last byte) screens names before the
-/// quadratic search runs.
+/// the first occurrence. Only called when the [`Interner`] saw a name twice
+/// in the entry, which is rare.
 fn merge_repeated(raw: Vec<NamedField>) -> Vec<NamedField> {
-    let mut seen = 0u64;
-    let mut maybe_repeated = false;
-    for field in &raw {
-        let bytes = field.name.as_bytes();
-        let signature = bytes.len() as u64
-            ^ u64::from(bytes.first().copied().unwrap_or(0)).wrapping_mul(31)
-            ^ u64::from(bytes.last().copied().unwrap_or(0)).wrapping_mul(131);
-        let bit = 1u64 << (signature % 64);
-        if seen & bit != 0 {
-            maybe_repeated = true;
-            break;
-        }
-        seen |= bit;
-    }
-    if !maybe_repeated {
-        return raw;
-    }
     let mut merged: Vec<NamedField> = Vec::with_capacity(raw.len());
     for field in raw {
         match merged
