@@ -11,3 +11,4 @@ pub mod dmesg;
 pub mod extra;
 pub mod iptables;
 pub mod conntrack;
+pub mod journald;

@@ -1,1 +1,598 @@
-//! Parser and typed model for the systemd journal (to be filled by the journald issue).
+//! Parser and typed model for the systemd journal as `journalctl` writes it,
+//! and for the JSON-lines logs (VPC CNI ipamd/plugin) that share its model.
+//!
+//! # Inputs
+//!
+//! [`parse`] auto-detects the format (or takes it from
+//! [`ParseOptions::format`]):
+//!
+//! - `-o export`: binary-safe `KEY=value` lines, length-prefixed binary
+//!   fields, entries separated by an empty line.
+//! - `-o json` (one object per line), `-o json-pretty`, and a JSON array of
+//!   entry objects. Values are strings, arrays (repeated fields), arrays of
+//!   numbers (bytes) or `null` (value too large to show).
+//! - The text family: `short`, `short-iso`, `short-precise`,
+//!   `short-iso-precise`, `short-unix`, `short-monotonic` and `cat`, with the
+//!   marker lines journalctl prints between entries.
+//!
+//! [`parse_json_log`] reads JSON-lines application logs such as
+//! `/var/log/aws-routed-eni/ipamd.log`.
+//!
+//! Inside each entry's `MESSAGE` the parser recognises a klog header
+//! (kubelet), logfmt (containerd) and a JSON object (zap loggers), and keeps
+//! the result in [`Entry::inner`].
+//!
+//! # Samples
+//!
+//! ```text
+//! -- Logs begin at Mon 2025-01-13 09:12:01 UTC, end at Wed 2025-01-15 10:00:02 UTC. --
+//! Jan 15 10:00:00 ip-10-0-1-23.ec2.internal kubelet[2871]: E0115 10:00:00.123456    2871 kubelet.go:2412] "Skipping pod synchronization" err="PLEG is not healthy: pleg was last seen active 3m10.1s ago; threshold is 3m0s"
+//! └─ stamp ──────┘ └─ host ───────────────────┘ └ ident ┘└pid┘  └─ MESSAGE: klog header, quoted msg, key="value" pairs ──────────────────
+//! -- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --
+//! ```
+//!
+//! # Grammar
+//!
+//! ```text
+//! export      = { entry "\n" } ;
+//! entry       = { field } ;
+//! field       = name "=" text "\n"
+//!             | name "\n" le64 bytes "\n" ;            (* le64 = length of bytes *)
+//! name        = ( "A"…"Z" | "0"…"9" | "_" ) { … } ;
+//!
+//! json        = { object ws } | "[" [ object { "," object } ] "]" ;
+//! value       = string | "[" string { "," string } "]" | "[" byte { "," byte } "]" | "null" ;
+//!
+//! text        = { marker | line | continuation } ;
+//! marker      = "-- Logs begin at " date ", end at " date ". --"
+//!             | "-- Journal begins at " date ", ends at " date ". --"
+//!             | "-- Boot " hex32 " --" | "-- Reboot --" | "-- No entries --"
+//!             | "Hint: Some lines were ellipsized, use -l to show in full." ;
+//! line        = stamp " " host " " ident [ "[" pid "]" ] ": " message ;   (* cat: message only *)
+//! stamp       = Mon " " DD " " hh ":" mm ":" ss [ "." us ]             (* short, short-precise *)
+//!             | YYYY "-" MM "-" DD "T" hh ":" mm ":" ss [ "." us ] zone  (* short-iso[-precise] *)
+//!             | secs "." us                                          (* short-unix *)
+//!             | "[" { " " } secs "." us "]" ;                        (* short-monotonic *)
+//! continuation = " " { " " } text ;   (* next line of a multi-line message, indented *)
+//!
+//! klog        = ( "I" | "W" | "E" | "F" ) MMDD " " hh ":" mm ":" ss "." us { " " } tid " " file ":" line "] " kmsg ;
+//! kmsg        = quoted { " " key "=" kvalue } | anything ;
+//! logfmt      = pair { " " pair } ;  pair = key "=" ( quoted | bare ) ;
+//! ```
+//!
+//! # Years
+//!
+//! `short` and `short-precise` stamps have no year. The parser infers it by
+//! walking backwards from [`ParseOptions::reference_time`] (the collection
+//! time), or else from the `end at` date of a `-- Logs begin at … --` marker,
+//! or else forwards from its `begin` date; a step back in the calendar of
+//! more than a day between neighbours means the year turned over. Such times
+//! carry [`WallTime::year_inferred`]. Without any reference the parser does
+//! not guess: [`Entry::time`] stays `None`, the stamp is kept in
+//! [`Entry::syslog_stamp`], and one diagnostic says why. Text stamps without
+//! a zone (`short`, `short-precise`) are read as UTC, which is what EKS AMIs
+//! run in.
+
+mod clock;
+mod export;
+mod json;
+mod klog;
+mod logfmt;
+mod model;
+mod text;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+pub use model::*;
+
+use crate::diag::{Diagnostic, Parsed, Unparsed};
+use crate::time::Timestamp;
+
+/// Options for [`parse`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// When the journal was collected; used to infer the year of `short`
+    /// stamps.
+    pub reference_time: Option<Timestamp>,
+    /// Read the input as this format instead of detecting it.
+    pub format: Option<JournalFormat>,
+}
+
+/// Why an input is not a journal at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing in the first lines looks like any journalctl output format.
+    #[error("not journalctl output: {reason}")]
+    NotJournal {
+        /// What was looked for.
+        reason: &'static str,
+    },
+}
+
+/// Parses `journalctl` output in any of the export, JSON or text formats.
+///
+/// Returns `Err` only when format detection finds nothing journal-like; a
+/// forced [`ParseOptions::format`] never fails and keeps what it cannot read
+/// as unparsed lines.
+pub fn parse(input: &[u8], options: &ParseOptions) -> Result<Parsed<Journal>, Error> {
+    let format = match options.format {
+        Some(format) => format,
+        None => detect(input)?,
+    };
+    Ok(parse_as(input, format, options))
+}
+
+/// Parses a JSON-lines application log such as the VPC CNI's `ipamd.log`
+/// (`{"level":"error","ts":"…","caller":"…","msg":"…"}` per line).
+///
+/// Each line becomes an [`Entry`] whose message is the line and whose
+/// [`Entry::inner`] is the parsed [`JsonMessage`]; lines that are not JSON
+/// objects are kept as unparsed.
+pub fn parse_json_log(input: &[u8]) -> Parsed<Journal> {
+    json::parse_log(input)
+}
+
+/// Detects the format of `journalctl` output from its first lines.
+pub fn detect(input: &[u8]) -> Result<JournalFormat, Error> {
+    let start = input
+        .iter()
+        .position(|byte| !byte.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    let body = &input[start..];
+    match body.first() {
+        None => return Ok(JournalFormat::Cat),
+        Some(b'[') if !text::looks_monotonic(body) => return Ok(JournalFormat::JsonArray),
+        Some(b'{') => {
+            let first_line = body.split(|byte| *byte == b'\n').next().unwrap_or(body);
+            let trimmed = first_line.trim_ascii_end();
+            if trimmed == b"{" {
+                return Ok(JournalFormat::JsonPretty);
+            }
+            let journal_keys = memchr::memmem::find(first_line, b"\"MESSAGE\"").is_some()
+                || memchr::memmem::find(first_line, b"\"__").is_some();
+            return Ok(if journal_keys {
+                JournalFormat::Json
+            } else {
+                JournalFormat::JsonLog
+            });
+        }
+        _ => {}
+    }
+    if start == 0 && export::looks_like_export(input) {
+        return Ok(JournalFormat::Export);
+    }
+    let mut only_markers = true;
+    for (_, line) in lines(input).take(64) {
+        if line.is_empty() || text::marker(line).is_some() || line[0] == b' ' {
+            continue;
+        }
+        only_markers = false;
+        if let Some(format) = text::detect_line(line) {
+            return Ok(format);
+        }
+    }
+    if only_markers {
+        return Ok(JournalFormat::Short);
+    }
+    Err(Error::NotJournal {
+        reason: "no export field, JSON object or journalctl short-format line in the first 64 lines",
+    })
+}
+
+fn parse_as(input: &[u8], format: JournalFormat, options: &ParseOptions) -> Parsed<Journal> {
+    let mut parsed = match format {
+        JournalFormat::Export => export::parse(input),
+        JournalFormat::Json | JournalFormat::JsonPretty | JournalFormat::JsonArray => {
+            json::parse(input, format)
+        }
+        JournalFormat::JsonLog => json::parse_log(input),
+        JournalFormat::Short
+        | JournalFormat::ShortIso
+        | JournalFormat::ShortPrecise
+        | JournalFormat::ShortIsoPrecise
+        | JournalFormat::ShortUnix
+        | JournalFormat::ShortMonotonic
+        | JournalFormat::Cat => text::parse(input, format, options),
+    };
+    resolve_inner_times(&mut parsed.value.entries);
+    parsed
+}
+
+impl Journal {
+    /// Renders the journal in `journalctl -o export` form.
+    ///
+    /// Lifted fields are written back under their journal names, text values
+    /// with a newline or a control character and binary values use the
+    /// length-prefixed form, and repeated fields are written once per value.
+    /// `null` values (JSON only) have no export form and are left out;
+    /// markers and unparsed lines are not entries and are not rendered.
+    pub fn render_export(&self) -> Vec<u8> {
+        export::render(self)
+    }
+
+    /// Entries whose [`Entry::severity`] is at least `at_least`.
+    pub fn entries_at_least(&self, at_least: Severity) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(move |entry| entry.severity().is_some_and(|s| s >= at_least))
+    }
+}
+
+impl fmt::Display for JournalFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Export => "export",
+            Self::Json => "json",
+            Self::JsonPretty => "json-pretty",
+            Self::JsonArray => "json-array",
+            Self::Short => "short",
+            Self::ShortIso => "short-iso",
+            Self::ShortPrecise => "short-precise",
+            Self::ShortIsoPrecise => "short-iso-precise",
+            Self::ShortUnix => "short-unix",
+            Self::ShortMonotonic => "short-monotonic",
+            Self::Cat => "cat",
+            Self::JsonLog => "json-log",
+        })
+    }
+}
+
+/// Finds the structured message inside a `MESSAGE` text: klog, a JSON
+/// object, or logfmt. Returns `None` for free text.
+pub fn parse_inner(message: &str) -> Option<Inner> {
+    let first = *message.as_bytes().first()?;
+    match first {
+        b'I' | b'W' | b'E' | b'F' => klog::parse(message).map(Inner::Klog),
+        b'{' => json::parse_message(message).map(Inner::Json),
+        _ => logfmt::parse(message).map(Inner::Logfmt),
+    }
+}
+
+/// Iterates over the lines of `input` as `(line_no, line)` with 1-based
+/// numbers, splitting on `\n` and stripping one trailing `\r`; a final `\n`
+/// does not yield an extra empty line.
+fn lines(input: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let body = input.strip_suffix(b"\n").unwrap_or(input);
+    let mut rest = (!input.is_empty()).then_some(body);
+    let mut line_no = 0usize;
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let (line, next) = match memchr::memchr(b'\n', current) {
+            Some(end) => (&current[..end], Some(&current[end + 1..])),
+            None => (current, None),
+        };
+        rest = next;
+        line_no += 1;
+        Some((line_no, line.strip_suffix(b"\r").unwrap_or(line)))
+    })
+}
+
+/// Builds an unparsed line and its diagnostic.
+fn unparsed(
+    line: usize,
+    raw: &[u8],
+    reason: impl Into<String>,
+    journal: &mut Journal,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let record = Unparsed {
+        line,
+        raw: String::from_utf8_lossy(raw).into_owned(),
+        reason: reason.into(),
+    };
+    diagnostics.push(record.diagnostic());
+    journal.unparsed.push(record);
+}
+
+/// Whether bytes are text the model keeps as [`Field::Text`]: UTF-8 with no
+/// control characters other than tab and newline.
+///
+/// The same rule decides for export binary fields, JSON byte arrays and
+/// export `KEY=value` lines, so that rendering and parsing agree.
+pub(crate) fn is_text(bytes: &[u8]) -> bool {
+    clean_text(bytes).is_some()
+}
+
+/// The bytes as `&str` when they are text in the sense of [`is_text`].
+pub(crate) fn clean_text(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let control = bytes
+        .iter()
+        .any(|&byte| (byte < 0x20 && byte != b'\t' && byte != b'\n') || byte == 0x7f);
+    (!control).then_some(text)
+}
+
+/// Bytes as a [`Field`]: text when [`is_text`], else binary.
+fn bytes_field(bytes: Vec<u8>) -> Field {
+    match clean_text(&bytes) {
+        Some(text) => Field::Text(SharedStr::from(text)),
+        None => Field::Binary(bytes),
+    }
+}
+
+/// Turns a list of raw fields into an entry: repeated names are merged into
+/// one [`Field::Array`], well-formed single values of the lifted names move
+/// into the typed slots, the rest stays in [`Entry::fields`].
+fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
+    let mut fields = if repeated { merge_repeated(raw) } else { raw };
+    let mut entry = Entry::empty(lines);
+    // Lifted fields leave the vector; the others keep their order and the
+    // vector's buffer, trimmed to what is left.
+    fields
+        .extract_if(.., |field| lift_one(&mut entry, field))
+        .for_each(drop);
+    fields.shrink_to_fit();
+    entry.fields = fields;
+    entry.inner = entry.text().and_then(parse_inner);
+    entry
+}
+
+/// Moves one field into its typed slot when it is the first of its name
+/// and well formed; returns whether it did.
+fn lift_one(entry: &mut Entry, field: &mut NamedField) -> bool {
+    match (&*field.name, &mut field.value) {
+        ("MESSAGE", Field::Text(text)) if entry.message.is_none() => {
+            entry.message = Some(Message::Text(SharedStr::clone(text)));
+            true
+        }
+        ("MESSAGE", Field::Binary(bytes)) if entry.message.is_none() => {
+            entry.message = Some(Message::Binary(std::mem::take(bytes)));
+            true
+        }
+        ("__REALTIME_TIMESTAMP", Field::Text(text)) if entry.time.is_none() => {
+            let at = clock::parse_u64(text.as_bytes()).and_then(|us| i64::try_from(us).ok());
+            let time = at.map(|us| WallTime {
+                at: Timestamp(us),
+                precision: Precision::Microsecond,
+                year_inferred: false,
+            });
+            fill(&mut entry.time, time)
+        }
+        ("__MONOTONIC_TIMESTAMP", Field::Text(text)) if entry.monotonic_us.is_none() => {
+            fill(&mut entry.monotonic_us, clock::parse_u64(text.as_bytes()))
+        }
+        ("_PID", Field::Text(text)) if entry.pid.is_none() => {
+            let pid = clock::parse_u64(text.as_bytes()).and_then(|pid| u32::try_from(pid).ok());
+            fill(&mut entry.pid, pid)
+        }
+        ("PRIORITY", Field::Text(text)) if entry.priority.is_none() => {
+            let priority = match text.as_bytes() {
+                [digit @ b'0'..=b'7'] => Some(digit - b'0'),
+                _ => None,
+            };
+            fill(&mut entry.priority, priority)
+        }
+        ("_BOOT_ID", Field::Text(text)) if entry.boot_id.is_none() => {
+            fill(&mut entry.boot_id, Some(SharedStr::clone(text)))
+        }
+        ("_HOSTNAME", Field::Text(text)) if entry.host.is_none() => {
+            fill(&mut entry.host, Some(SharedStr::clone(text)))
+        }
+        ("SYSLOG_IDENTIFIER", Field::Text(text)) if entry.identifier.is_none() => {
+            fill(&mut entry.identifier, Some(SharedStr::clone(text)))
+        }
+        ("_SYSTEMD_UNIT", Field::Text(text)) if entry.unit.is_none() => {
+            fill(&mut entry.unit, Some(SharedStr::clone(text)))
+        }
+        _ => false,
+    }
+}
+
+/// Stores a value that parsed; a value that did not stays a field.
+fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
+    let parsed = value.is_some();
+    if parsed {
+        *slot = value;
+    }
+    parsed
+}
+
+/// Shares repeated text between entries: the last few distinct values are
+/// kept, and a value equal to one of them is a reference-count increment
+/// instead of an allocation.
+///
+/// Field names and values get a table keyed by name, holding the shared
+/// name and the field's last value: journald repeats most fields verbatim
+/// from one entry to the next, so this keeps one copy per run of equal
+/// values.
+struct Interner {
+    recent: Vec<SharedStr>,
+    next: usize,
+    field_index: HashMap<Box<[u8]>, usize, BuildHasherDefault<Fnv>>,
+    field_slots: Vec<FieldSlot>,
+    /// The slot of the previous field: entries list their fields in the
+    /// same order, so its successor is usually the next field's slot and
+    /// the name needs no hashing.
+    previous: Option<usize>,
+    /// Counts entries, to notice a name repeated within one entry.
+    entry_seq: u64,
+    repeated: bool,
+}
+
+struct FieldSlot {
+    name: SharedStr,
+    last: Option<SharedStr>,
+    successor: Option<usize>,
+    seen_in: u64,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            next: 0,
+            field_index: HashMap::default(),
+            field_slots: Vec::new(),
+            previous: None,
+            // Slots start with `seen_in == 0`, so entries count from 1.
+            entry_seq: 1,
+            repeated: false,
+        }
+    }
+}
+
+impl Interner {
+    const CAPACITY: usize = 16;
+
+    /// A text field, with its name and (when it repeats) its value shared.
+    fn text_field(&mut self, name: &[u8], value: &str) -> NamedField {
+        let slot = self.slot(name);
+        let value = match &slot.last {
+            Some(last) if **last == *value => SharedStr::clone(last),
+            _ => {
+                let shared = SharedStr::from(value);
+                slot.last = Some(SharedStr::clone(&shared));
+                shared
+            }
+        };
+        NamedField {
+            name: SharedStr::clone(&slot.name),
+            value: Field::Text(value),
+        }
+    }
+
+    /// A field name, shared.
+    fn name(&mut self, name: &[u8]) -> SharedStr {
+        SharedStr::clone(&self.slot(name).name)
+    }
+
+    /// Starts a new entry (for noticing repeated names).
+    fn begin_entry(&mut self) {
+        self.entry_seq += 1;
+        self.repeated = false;
+    }
+
+    /// Whether a name occurred twice since [`Interner::begin_entry`].
+    fn repeated(&self) -> bool {
+        self.repeated
+    }
+
+    fn slot(&mut self, name: &[u8]) -> &mut FieldSlot {
+        let guess = self
+            .previous
+            .and_then(|previous| self.field_slots.get(previous))
+            .and_then(|previous| previous.successor)
+            .filter(|&guess| {
+                self.field_slots
+                    .get(guess)
+                    .is_some_and(|slot| slot.name.as_bytes() == name)
+            });
+        let index = match guess.or_else(|| self.field_index.get(name).copied()) {
+            Some(index) => index,
+            None => {
+                self.field_slots.push(FieldSlot {
+                    name: SharedStr::from(String::from_utf8_lossy(name)),
+                    last: None,
+                    successor: None,
+                    seen_in: 0,
+                });
+                let index = self.field_slots.len() - 1;
+                self.field_index.insert(name.into(), index);
+                index
+            }
+        };
+        if let Some(previous) = self.previous.and_then(|p| self.field_slots.get_mut(p)) {
+            previous.successor = Some(index);
+        }
+        self.previous = Some(index);
+        let slot = &mut self.field_slots[index];
+        if slot.seen_in == self.entry_seq {
+            self.repeated = true;
+        }
+        slot.seen_in = self.entry_seq;
+        slot
+    }
+
+    fn intern(&mut self, text: &str) -> SharedStr {
+        if let Some(found) = self.recent.iter().find(|known| ***known == *text) {
+            return SharedStr::clone(found);
+        }
+        let shared = SharedStr::from(text);
+        if self.recent.len() < Self::CAPACITY {
+            self.recent.push(SharedStr::clone(&shared));
+        } else {
+            self.recent[self.next] = SharedStr::clone(&shared);
+            self.next = (self.next + 1) % Self::CAPACITY;
+        }
+        shared
+    }
+}
+
+/// FNV-1a: field names are short, trusted to be few, and hashed once per
+/// field, where SipHash's setup would dominate.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// Merges repeated field names into one [`Field::Array`] at the position of
+/// the first occurrence. Only called when the [`Interner`] saw a name twice
+/// in the entry, which is rare.
+fn merge_repeated(raw: Vec<NamedField>) -> Vec<NamedField> {
+    let mut merged: Vec<NamedField> = Vec::with_capacity(raw.len());
+    for field in raw {
+        match merged
+            .iter_mut()
+            .find(|existing| existing.name == field.name)
+        {
+            Some(existing) => match &mut existing.value {
+                Field::Array(values) => values.push(field.value),
+                first => {
+                    let first_value = std::mem::replace(first, Field::Null);
+                    *first = Field::Array(vec![first_value, field.value]);
+                }
+            },
+            None => merged.push(field),
+        }
+    }
+    merged
+}
+
+/// Resolves klog month/day stamps to absolute times using the entry's own
+/// year (klog writes no year), allowing for the year turning over between
+/// the two stamps.
+fn resolve_inner_times(entries: &mut [Entry]) {
+    for entry in entries {
+        let (Some(time), Some(Inner::Klog(klog))) = (entry.time, entry.inner.as_mut()) else {
+            continue;
+        };
+        let (mut year, entry_month, _) =
+            clock::civil_from_days(time.at.0.div_euclid(86_400_000_000));
+        if klog.month == 12 && entry_month == 1 {
+            year -= 1;
+        } else if klog.month == 1 && entry_month == 12 {
+            year += 1;
+        }
+        let micros = klog.time_of_day_us % 1_000_000;
+        let seconds = klog.time_of_day_us / 1_000_000;
+        klog.at = clock::civil_to_timestamp(
+            year,
+            klog.month,
+            klog.day,
+            (seconds / 3_600) as u8,
+            (seconds / 60 % 60) as u8,
+            (seconds % 60) as u8,
+            micros as u32,
+        );
+    }
+}

@@ -7,3 +7,6 @@ mod iptables;
 //! The node-artifacts integration tests: one binary, one module per source.
 
 mod conntrack;
+//! The crate's one integration-test binary: one module per parser.
+
+mod journald;

@@ -1,0 +1,623 @@
+//! The `journalctl` text formats: the `short` family and `cat`, with marker
+//! lines, continuation lines and year inference for `short` stamps.
+//!
+//! ```text
+//! -- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --
+//! Jan 15 10:00:00 ip-10-0-1-23.ec2.internal kubelet[2871]: I0115 10:00:00.1 …   short
+//! Jan 15 10:00:00.123456 ip-10-0-1-23.ec2.internal kubelet[2871]: …             short-precise
+//! 2025-01-15T10:00:00+0000 ip-10-0-1-23.ec2.internal kubelet[2871]: …           short-iso
+//! 2025-01-15T10:00:00.123456+00:00 ip-10-0-1-23.ec2.internal kubelet[2871]: …   short-iso-precise
+//! 1736935200.123456 ip-10-0-1-23.ec2.internal kubelet[2871]: …                  short-unix
+//! [  212.123456] ip-10-0-1-23.ec2.internal kubelet[2871]: …                     short-monotonic
+//!                                                          second line          <- continuation,
+//!                                                                                  indented to the message
+//! ```
+
+use crate::diag::{Diagnostic, Parsed};
+use crate::journald::clock;
+use crate::journald::model::{
+    Entry, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision, SyslogStamp,
+    WallTime,
+};
+use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner, unparsed};
+use crate::time::Timestamp;
+
+const DAY_SECONDS: i64 = 86_400;
+
+/// Whether the input's first line is a `short-monotonic` stamp rather than
+/// the start of a JSON array.
+pub(super) fn looks_monotonic(body: &[u8]) -> bool {
+    monotonic_stamp(body).is_some()
+}
+
+/// The text format a line is written in, if any.
+pub(super) fn detect_line(line: &[u8]) -> Option<JournalFormat> {
+    const CANDIDATES: [JournalFormat; 6] = [
+        JournalFormat::Short,
+        JournalFormat::ShortPrecise,
+        JournalFormat::ShortIso,
+        JournalFormat::ShortIsoPrecise,
+        JournalFormat::ShortUnix,
+        JournalFormat::ShortMonotonic,
+    ];
+    CANDIDATES
+        .into_iter()
+        .find(|&format| match stamp(line, format) {
+            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIso => {
+                time.precision == Precision::Second && header(line, len).is_some()
+            }
+            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIsoPrecise => {
+                time.precision != Precision::Second && header(line, len).is_some()
+            }
+            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::Short => {
+                syslog.micros.is_none() && header(line, len).is_some()
+            }
+            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::ShortPrecise => {
+                syslog.micros.is_some() && header(line, len).is_some()
+            }
+            Some((_, len)) => header(line, len).is_some(),
+            None => false,
+        })
+}
+
+/// A marker line, if this is one.
+pub(super) fn marker(line: &[u8]) -> Option<MarkerKind> {
+    if line == b"Hint: Some lines were ellipsized, use -l to show in full." {
+        return Some(MarkerKind::EllipsisHint);
+    }
+    let inner = line.strip_prefix(b"-- ")?.strip_suffix(b" --")?;
+    match inner {
+        b"No entries" => return Some(MarkerKind::NoEntries),
+        b"Reboot" => return Some(MarkerKind::Reboot),
+        _ => {}
+    }
+    if let Some(id) = inner.strip_prefix(b"Boot ") {
+        if !id.is_empty() && id.iter().all(u8::is_ascii_hexdigit) {
+            return Some(MarkerKind::Boot {
+                id: String::from_utf8_lossy(id).into_owned(),
+            });
+        }
+        return None;
+    }
+    let dates = inner
+        .strip_prefix(b"Logs begin at ")
+        .or_else(|| inner.strip_prefix(b"Journal begins at "))?;
+    let dates = dates.strip_suffix(b".").unwrap_or(dates);
+    let (begin, end) = match memchr::memmem::find(dates, b", end") {
+        Some(comma) => {
+            let after = &dates[comma + 2..];
+            let end_text = after
+                .strip_prefix(b"end at ")
+                .or_else(|| after.strip_prefix(b"ends at "))?;
+            (&dates[..comma], Some(end_text))
+        }
+        None => (dates, None),
+    };
+    Some(MarkerKind::LogsBegin {
+        begin: marker_date(begin),
+        end: end.and_then(marker_date),
+    })
+}
+
+/// `Mon 2025-01-13 09:12:01 UTC` (journalctl's `FORMAT_TIMESTAMP`); only UTC,
+/// GMT and numeric zones are resolved, since zone abbreviations are
+/// ambiguous.
+fn marker_date(text: &[u8]) -> Option<Timestamp> {
+    let text = match text.get(3) {
+        Some(b' ') if text[..3].iter().all(u8::is_ascii_alphabetic) => &text[4..],
+        _ => text,
+    };
+    if text.len() < 21 || text[19] != b' ' {
+        return None;
+    }
+    let zone = &text[20..];
+    let offset = match zone {
+        b"UTC" | b"GMT" | b"Z" => "Z".to_owned(),
+        [b'+' | b'-', ..] => String::from_utf8_lossy(zone).into_owned(),
+        _ => return None,
+    };
+    let mut iso = Vec::with_capacity(26);
+    iso.extend_from_slice(&text[..19]);
+    iso.extend_from_slice(offset.as_bytes());
+    clock::rfc3339(&iso).map(|(at, _)| at)
+}
+
+pub(super) fn parse(
+    input: &[u8],
+    format: JournalFormat,
+    options: &ParseOptions,
+) -> Parsed<Journal> {
+    let mut journal = Journal {
+        format,
+        entries: Vec::new(),
+        markers: Vec::new(),
+        unparsed: Vec::new(),
+    };
+    let mut diagnostics = Vec::new();
+    // One entry per line is the common case; counting lines first saves
+    // the vector's regrowth copies on inputs of hundreds of megabytes.
+    journal
+        .entries
+        .reserve(memchr::memchr_iter(b'\n', input).count() + 1);
+    let mut pending: Option<Pending<'_>> = None;
+    let mut boot_id: Option<SharedStr> = None;
+    let mut source = Source::new(input);
+
+    for (line_no, line) in lines(input) {
+        if let Some(first) = line.first()
+            && (*first == b'-' || *first == b'H')
+            && let Some(kind) = marker(line)
+        {
+            finish(&mut pending, &mut journal, &source);
+            if let MarkerKind::Boot { id } = &kind {
+                boot_id = Some(SharedStr::from(id.as_str()));
+            }
+            journal.markers.push(Marker {
+                line: line_no,
+                kind,
+            });
+            continue;
+        }
+        if format == JournalFormat::Cat {
+            let mut entry = Entry::empty(LineSpan {
+                first: line_no,
+                last: line_no,
+            });
+            entry.boot_id.clone_from(&boot_id);
+            entry.message = Some(source.message(line));
+            entry.inner = entry.text().and_then(parse_inner);
+            journal.entries.push(entry);
+            continue;
+        }
+        if let Some((mut entry, message_start)) = parse_line(line, line_no, format, &mut source) {
+            finish(&mut pending, &mut journal, &source);
+            entry.boot_id.clone_from(&boot_id);
+            // The entry goes into place now; its message is completed when
+            // the next entry, marker or the end of input arrives.
+            journal.entries.push(entry);
+            pending = Some(Pending {
+                first: &line[message_start..],
+                more: None,
+                column: message_start,
+            });
+            continue;
+        }
+        if line
+            .first()
+            .is_some_and(|&byte| byte == b' ' || byte == b'\t')
+            && let Some(current) = pending.as_mut()
+        {
+            // journalctl indents the following lines of a multi-line
+            // message to the message column.
+            let indent = line
+                .iter()
+                .take(current.column)
+                .take_while(|&&b| b == b' ')
+                .count();
+            let text = if indent == current.column {
+                &line[indent..]
+            } else {
+                line.trim_ascii_start()
+            };
+            let more = current.more.get_or_insert_with(|| current.first.to_vec());
+            more.push(b'\n');
+            more.extend_from_slice(text);
+            if let Some(entry) = journal.entries.last_mut() {
+                entry.lines.last = line_no;
+            }
+            continue;
+        }
+        let reason = if line.is_empty() {
+            "empty line".to_owned()
+        } else {
+            format!("not a journalctl {format} line")
+        };
+        unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
+    }
+    finish(&mut pending, &mut journal, &source);
+    infer_years(&mut journal, options, &mut diagnostics);
+    diagnostics.sort_by_key(|diagnostic| diagnostic.line);
+    Parsed {
+        value: journal,
+        diagnostics,
+    }
+}
+
+/// The message of the last entry, which may still grow by continuation
+/// lines.
+struct Pending<'a> {
+    /// The message part of the entry's own line.
+    first: &'a [u8],
+    /// The message with continuation lines, once there are any.
+    more: Option<Vec<u8>>,
+    column: usize,
+}
+
+fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Source<'_>) {
+    if let Some(pending) = pending.take()
+        && let Some(entry) = journal.entries.last_mut()
+    {
+        entry.message = Some(match pending.more {
+            Some(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Message::Text(text.into()),
+                Err(error) => Message::Binary(error.into_bytes()),
+            },
+            None => source.message(pending.first),
+        });
+        entry.inner = entry.text().and_then(parse_inner);
+    }
+}
+
+/// The input, with its UTF-8 validation done once for the whole text, so
+/// that copying a line's pieces out does not validate them again.
+struct Source<'a> {
+    input: &'a [u8],
+    text: Option<&'a str>,
+    interner: Interner,
+}
+
+impl<'a> Source<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Self {
+            input,
+            text: std::str::from_utf8(input).ok(),
+            interner: Interner::default(),
+        }
+    }
+
+    /// A sub-slice of the input as text, when it is UTF-8.
+    fn str(&self, slice: &'a [u8]) -> Option<&'a str> {
+        let offset = (slice.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        match self.text {
+            Some(text) => text.get(offset..offset + slice.len()),
+            None => std::str::from_utf8(slice).ok(),
+        }
+    }
+
+    fn shared(&mut self, slice: &'a [u8]) -> SharedStr {
+        match self.str(slice) {
+            Some(text) => self.interner.intern(text),
+            None => self.interner.intern(&String::from_utf8_lossy(slice)),
+        }
+    }
+
+    fn message(&self, slice: &'a [u8]) -> Message {
+        match self.str(slice) {
+            Some(text) => Message::Text(text.into()),
+            None => Message::Binary(slice.to_vec()),
+        }
+    }
+}
+
+enum Stamp {
+    Syslog(SyslogStamp),
+    Wall(WallTime),
+    Monotonic(u64),
+}
+
+/// One entry line of a `short`-family format: the entry without its
+/// message, and where the message starts.
+fn parse_line<'a>(
+    line: &'a [u8],
+    line_no: usize,
+    format: JournalFormat,
+    source: &mut Source<'a>,
+) -> Option<(Entry, usize)> {
+    let (stamp, stamp_len) = stamp(line, format)?;
+    let header = header(line, stamp_len)?;
+    let mut entry = Entry::empty(LineSpan {
+        first: line_no,
+        last: line_no,
+    });
+    match stamp {
+        Stamp::Syslog(syslog) => entry.syslog_stamp = Some(syslog),
+        Stamp::Wall(time) => entry.time = Some(time),
+        Stamp::Monotonic(us) => entry.monotonic_us = Some(us),
+    }
+    entry.host = Some(source.shared(header.host));
+    entry.identifier = Some(source.shared(header.identifier));
+    entry.pid = header.pid;
+    Some((entry, header.message_start))
+}
+
+struct Header<'a> {
+    host: &'a [u8],
+    identifier: &'a [u8],
+    pid: Option<u32>,
+    message_start: usize,
+}
+
+/// `host ident[pid]: ` after the stamp.
+fn header(line: &[u8], stamp_len: usize) -> Option<Header<'_>> {
+    let rest = &line[stamp_len..];
+    let host_len = memchr::memchr(b' ', rest)?;
+    if host_len == 0 {
+        return None;
+    }
+    let host = &rest[..host_len];
+    let after_host = stamp_len + host_len + 1;
+    let tail = &line[after_host..];
+    let (ident_len, message_start) = match colon_space(tail) {
+        Some(colon) => (colon, after_host + colon + 2),
+        None if tail.last() == Some(&b':') => (tail.len() - 1, line.len()),
+        None => return None,
+    };
+    let ident = &tail[..ident_len];
+    if ident.is_empty() {
+        return None;
+    }
+    let (identifier, pid) = match ident.strip_suffix(b"]").and_then(|open| {
+        let bracket = memchr::memrchr(b'[', open)?;
+        let pid = u32::try_from(clock::parse_u64(&open[bracket + 1..])?).ok()?;
+        Some((&open[..bracket], pid))
+    }) {
+        Some((identifier, pid)) => (identifier, Some(pid)),
+        None => (ident, None),
+    };
+    Some(Header {
+        host,
+        identifier,
+        pid,
+        message_start,
+    })
+}
+
+/// The first `": "` (cheaper than building a `memmem` searcher per line).
+fn colon_space(haystack: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b':', haystack).find(|&colon| haystack.get(colon + 1) == Some(&b' '))
+}
+
+/// The stamp at the start of a line and its length including the space
+/// after it.
+fn stamp(line: &[u8], format: JournalFormat) -> Option<(Stamp, usize)> {
+    match format {
+        JournalFormat::Short | JournalFormat::ShortPrecise => syslog_stamp(line),
+        JournalFormat::ShortIso | JournalFormat::ShortIsoPrecise => {
+            let end = memchr::memchr(b' ', line)?;
+            let (at, precision) = clock::rfc3339(&line[..end])?;
+            let time = WallTime {
+                at,
+                precision,
+                year_inferred: false,
+            };
+            Some((Stamp::Wall(time), end + 1))
+        }
+        JournalFormat::ShortUnix => {
+            let end = memchr::memchr(b' ', line)?;
+            let (us, precision) = clock::seconds_fraction(&line[..end])?;
+            let time = WallTime {
+                at: Timestamp(i64::try_from(us).ok()?),
+                precision,
+                year_inferred: false,
+            };
+            Some((Stamp::Wall(time), end + 1))
+        }
+        JournalFormat::ShortMonotonic => {
+            let (us, len) = monotonic_stamp(line)?;
+            Some((Stamp::Monotonic(us), len))
+        }
+        _ => None,
+    }
+}
+
+/// `Jan 15 10:00:00 ` or `Jan 15 10:00:00.123456 ` (day zero- or
+/// space-padded).
+fn syslog_stamp(line: &[u8]) -> Option<(Stamp, usize)> {
+    if line.len() < 16 || line[3] != b' ' || line[6] != b' ' {
+        return None;
+    }
+    let month = clock::month_from_abbrev(&line[0..3])?;
+    let day = match &line[4..6] {
+        [b' ', digit] => clock::digits::<1>(&[*digit])?,
+        two => clock::digits::<2>(two)?,
+    } as u8;
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    let (hour, minute, second) = clock::clock(&line[7..15])?;
+    let (micros, len) = match line[15] {
+        b' ' => (None, 16),
+        b'.' => {
+            let space = 16 + memchr::memchr(b' ', &line[16..])?;
+            let (micros, _) = clock::fraction(&line[16..space])?;
+            (Some(micros), space + 1)
+        }
+        _ => return None,
+    };
+    let stamp = SyslogStamp {
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    Some((Stamp::Syslog(stamp), len))
+}
+
+/// `[  212.123456] ` as microseconds since boot and the stamp's length.
+fn monotonic_stamp(line: &[u8]) -> Option<(u64, usize)> {
+    let body = line.strip_prefix(b"[")?;
+    let close = memchr::memchr(b']', body)?;
+    let number = body[..close].trim_ascii_start();
+    if number.is_empty() || memchr::memchr(b'.', number).is_none() {
+        return None;
+    }
+    let (us, _) = clock::seconds_fraction(number)?;
+    let after = close + 2;
+    match line.get(after) {
+        Some(b' ') => Some((us, after + 1)),
+        None => Some((us, after)),
+        Some(_) => None,
+    }
+}
+
+/// Resolves `short` stamps to absolute times (see the module docs of
+/// `journald` for the rules).
+fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(first_stamped) = journal.entries.iter().find(|e| e.syslog_stamp.is_some()) else {
+        return;
+    };
+    let first_line = first_stamped.lines.first;
+    let logs_begin = journal.markers.iter().find_map(|marker| match marker.kind {
+        MarkerKind::LogsBegin { begin, end } => Some((begin, end)),
+        _ => None,
+    });
+    let (reference, backwards) = match (options.reference_time, logs_begin) {
+        (Some(reference), _) => (reference, true),
+        (None, Some((_, Some(end)))) => (end, true),
+        (None, Some((Some(begin), None))) => (begin, false),
+        _ => {
+            diagnostics.push(Diagnostic {
+                line: first_line,
+                reason: "`short` timestamps carry no year and there is no reference time or \
+                         `Logs begin` marker; times left unresolved"
+                    .to_owned(),
+            });
+            return;
+        }
+    };
+    let Some(reference_datetime) = reference.to_datetime() else {
+        return;
+    };
+    let reference_year = i64::from(reference_datetime.year());
+    let reference_ordinal = ordinal(&SyslogStamp {
+        month: u8::from(reference_datetime.month()),
+        day: reference_datetime.day(),
+        hour: reference_datetime.hour(),
+        minute: reference_datetime.minute(),
+        second: reference_datetime.second(),
+        micros: None,
+    });
+    let mut year = reference_year;
+    let mut neighbour = reference_ordinal;
+    let indices: Vec<usize> = if backwards {
+        (0..journal.entries.len()).rev().collect()
+    } else {
+        (0..journal.entries.len()).collect()
+    };
+    for index in indices {
+        let entry = &mut journal.entries[index];
+        let Some(stamp) = entry.syslog_stamp else {
+            continue;
+        };
+        let here = ordinal(&stamp);
+        if backwards && here > neighbour + DAY_SECONDS {
+            year -= 1;
+        } else if !backwards && here + DAY_SECONDS < neighbour {
+            year += 1;
+        }
+        neighbour = here;
+        let at = clock::civil_to_timestamp(
+            year,
+            stamp.month,
+            stamp.day,
+            stamp.hour,
+            stamp.minute,
+            stamp.second,
+            stamp.micros.unwrap_or(0),
+        );
+        match at {
+            Some(at) => {
+                entry.time = Some(WallTime {
+                    at,
+                    precision: if stamp.micros.is_some() {
+                        Precision::Microsecond
+                    } else {
+                        Precision::Second
+                    },
+                    year_inferred: true,
+                });
+            }
+            None => diagnostics.push(Diagnostic {
+                line: entry.lines.first,
+                reason: format!(
+                    "`{:02}-{:02}` is not a date in the inferred year {year}",
+                    stamp.month, stamp.day
+                ),
+            }),
+        }
+    }
+}
+
+/// Seconds into a 31-day-month calendar year; orders stamps within a year.
+fn ordinal(stamp: &SyslogStamp) -> i64 {
+    ((i64::from(stamp.month) - 1) * 31 + i64::from(stamp.day) - 1) * DAY_SECONDS
+        + i64::from(stamp.hour) * 3_600
+        + i64::from(stamp.minute) * 60
+        + i64::from(stamp.second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_marker(input: &str, expect: Option<&str>) {
+        let got = marker(input.as_bytes()).map(|kind| format!("{kind:?}"));
+        assert_eq!(got.as_deref(), expect, "{input}");
+    }
+
+    #[test]
+    fn markers() {
+        check_marker(
+            "-- Logs begin at Mon 2025-01-13 09:12:01 UTC, end at Wed 2025-01-15 10:00:02 UTC. --",
+            Some(
+                "LogsBegin { begin: Some(Timestamp(1736759521000000)), end: Some(Timestamp(1736935202000000)) }",
+            ),
+        );
+        check_marker(
+            "-- Journal begins at Mon 2025-01-13 09:12:01 CET, ends at Wed 2025-01-15 10:00:02 +0100. --",
+            Some("LogsBegin { begin: None, end: Some(Timestamp(1736931602000000)) }"),
+        );
+        check_marker(
+            "-- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --",
+            Some(r#"Boot { id: "4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00" }"#),
+        );
+        check_marker("-- Boot not-hex --", None);
+        check_marker("-- No entries --", Some("NoEntries"));
+        check_marker("-- Reboot --", Some("Reboot"));
+        check_marker(
+            "Hint: Some lines were ellipsized, use -l to show in full.",
+            Some("EllipsisHint"),
+        );
+        check_marker("-- something else --", None);
+    }
+
+    #[track_caller]
+    fn check_detect(input: &str, expect: Option<JournalFormat>) {
+        assert_eq!(detect_line(input.as_bytes()), expect, "{input}");
+    }
+
+    #[test]
+    fn detect_lines() {
+        check_detect(
+            "Jan 15 10:00:00 host kubelet[1]: x",
+            Some(JournalFormat::Short),
+        );
+        check_detect("Jan  5 10:00:00 host kernel: x", Some(JournalFormat::Short));
+        check_detect(
+            "Jan 15 10:00:00.000001 host kubelet[1]: x",
+            Some(JournalFormat::ShortPrecise),
+        );
+        check_detect(
+            "2025-01-15T10:00:00+0000 host kubelet[1]: x",
+            Some(JournalFormat::ShortIso),
+        );
+        check_detect(
+            "2025-01-15T10:00:00.5+00:00 host kubelet[1]: x",
+            Some(JournalFormat::ShortIsoPrecise),
+        );
+        check_detect(
+            "1736935200.123456 host kubelet[1]: x",
+            Some(JournalFormat::ShortUnix),
+        );
+        check_detect(
+            "[    5.123456] host kernel: x",
+            Some(JournalFormat::ShortMonotonic),
+        );
+        check_detect("Jan 15 10:00:00 host no colon here", None);
+        check_detect("Foo 15 10:00:00 host kubelet[1]: x", None);
+        check_detect("just text", None);
+    }
+}

@@ -1,0 +1,915 @@
+//! journald: fixture snapshots, corpus conformance, year inference, export
+//! round trips and no-panic properties.
+
+// Test helpers outside `#[test]` functions: a panic is a test failure, and
+// a skipped corpus check says so on stdout.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use node_artifacts::Parsed;
+use node_artifacts::journald::{
+    self, Entry, Field, Inner, Journal, JournalFormat, Level, MarkerKind, Message, NamedField,
+    ParseOptions, Severity,
+};
+use node_artifacts::time::Timestamp;
+use proptest::prelude::*;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpus/journald"
+);
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(FIXTURES).join("journald").join(name)).unwrap()
+}
+
+fn parse_default(input: &[u8]) -> Parsed<Journal> {
+    journald::parse(input, &ParseOptions::default()).unwrap()
+}
+
+/// `cat` output has nothing to detect, so its fixtures say so by name.
+fn parse_fixture(path: &Path, input: &[u8]) -> Parsed<Journal> {
+    let is_cat = path.to_string_lossy().ends_with(".cat.log");
+    let format = is_cat.then_some(JournalFormat::Cat);
+    journald::parse(
+        input,
+        &ParseOptions {
+            reference_time: None,
+            format,
+        },
+    )
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots: one per fixture file, rendered the way a person reads a journal.
+
+#[test]
+fn fixture_snapshots() {
+    insta::glob!(FIXTURES, "journald/*.{log,json,export}", |path| {
+        let input = std::fs::read(path).unwrap();
+        let parsed = parse_fixture(path, &input);
+        assert_accounted(&input, &parsed);
+        insta::assert_snapshot!(render(&parsed));
+    });
+}
+
+/// Every input line is inside an entry's span, a marker, or unparsed.
+fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
+    let journal = &parsed.value;
+    if matches!(
+        journal.format,
+        JournalFormat::JsonArray | JournalFormat::JsonPretty
+    ) {
+        return; // structural lines (`[`, `,`) belong to no entry
+    }
+    let body = input.strip_suffix(b"\n").unwrap_or(input);
+    let n_lines = if input.is_empty() {
+        0
+    } else {
+        body.iter().filter(|&&b| b == b'\n').count() + 1
+    };
+    let mut covered = vec![false; n_lines + 1];
+    for entry in &journal.entries {
+        covered[entry.lines.first..=entry.lines.last].fill(true);
+    }
+    for marker in &journal.markers {
+        covered[marker.line] = true;
+    }
+    for unparsed in &journal.unparsed {
+        covered[unparsed.line] = true;
+    }
+    if journal.format == JournalFormat::Export {
+        // Entry separators (empty lines) belong to no entry.
+        for (line, window) in (1..).zip(body.split(|&b| b == b'\n')) {
+            if window.is_empty() {
+                covered[line] = true;
+            }
+        }
+    }
+    let missing: Vec<usize> = (1..=n_lines).filter(|&line| !covered[line]).collect();
+    assert!(missing.is_empty(), "lines not accounted for: {missing:?}");
+    assert!(
+        parsed.diagnostics.len() >= journal.unparsed.len(),
+        "every unparsed line has a diagnostic"
+    );
+}
+
+fn render(parsed: &Parsed<Journal>) -> String {
+    let journal = &parsed.value;
+    let mut out = String::new();
+    writeln!(out, "format: {}", journal.format).unwrap();
+    for marker in &journal.markers {
+        let text = match &marker.kind {
+            MarkerKind::LogsBegin { begin, end } => format!(
+                "logs-begin begin={} end={}",
+                opt_time(*begin),
+                opt_time(*end)
+            ),
+            MarkerKind::Boot { id } => format!("boot {id}"),
+            MarkerKind::Reboot => "reboot".to_owned(),
+            MarkerKind::NoEntries => "no-entries".to_owned(),
+            MarkerKind::EllipsisHint => "ellipsis-hint".to_owned(),
+        };
+        writeln!(out, "marker L{}: {text}", marker.line).unwrap();
+    }
+    writeln!(out, "entries: {}", journal.entries.len()).unwrap();
+    for entry in &journal.entries {
+        render_entry(entry, &mut out);
+    }
+    for unparsed in &journal.unparsed {
+        writeln!(
+            out,
+            "unparsed L{}: {} | {:?}",
+            unparsed.line, unparsed.reason, unparsed.raw
+        )
+        .unwrap();
+    }
+    for diagnostic in &parsed.diagnostics {
+        writeln!(
+            out,
+            "diagnostic L{}: {}",
+            diagnostic.line, diagnostic.reason
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn opt_time(time: Option<Timestamp>) -> String {
+    time.map_or_else(|| "-".to_owned(), |t| t.to_string())
+}
+
+fn render_entry(entry: &Entry, out: &mut String) {
+    let span = if entry.lines.first == entry.lines.last {
+        format!("L{}", entry.lines.first)
+    } else {
+        format!("L{}-{}", entry.lines.first, entry.lines.last)
+    };
+    let time = match entry.time {
+        Some(time) => format!(
+            "{} ({:?}{})",
+            time.at,
+            time.precision,
+            if time.year_inferred {
+                ", year inferred"
+            } else {
+                ""
+            }
+        ),
+        None => match entry.syslog_stamp {
+            Some(stamp) => format!(
+                "unresolved {:02}-{:02} {:02}:{:02}:{:02}",
+                stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second
+            ),
+            None => "-".to_owned(),
+        },
+    };
+    write!(out, "\n{span} {time}").unwrap();
+    if let Some(monotonic) = entry.monotonic_us {
+        write!(out, " mono={monotonic}us").unwrap();
+    }
+    writeln!(out).unwrap();
+    let who = format!(
+        "{}{}",
+        entry.identifier.as_deref().unwrap_or("-"),
+        entry.pid.map(|pid| format!("[{pid}]")).unwrap_or_default()
+    );
+    writeln!(
+        out,
+        "  host={} who={who} unit={} boot={} priority={} severity={}",
+        entry.host.as_deref().unwrap_or("-"),
+        entry.unit.as_deref().unwrap_or("-"),
+        entry.boot_id.as_deref().unwrap_or("-"),
+        entry.priority.map_or("-".to_owned(), |p| p.to_string()),
+        entry
+            .severity()
+            .map_or("-".to_owned(), |s| format!("{s:?}")),
+    )
+    .unwrap();
+    match &entry.message {
+        Some(Message::Text(text)) => writeln!(out, "  message: {text:?}").unwrap(),
+        Some(Message::Binary(bytes)) => writeln!(out, "  message (bytes): {bytes:?}").unwrap(),
+        None => writeln!(out, "  message: none").unwrap(),
+    }
+    match &entry.inner {
+        Some(Inner::Klog(klog)) => {
+            writeln!(
+                out,
+                "  klog: {:?} {:02}-{:02} +{}us at={} tid={} {}:{} structured={}",
+                klog.severity,
+                klog.month,
+                klog.day,
+                klog.time_of_day_us,
+                opt_time(klog.at),
+                klog.thread_id,
+                klog.file,
+                klog.line,
+                klog.structured
+            )
+            .unwrap();
+            writeln!(out, "    msg: {:?}", klog.msg).unwrap();
+            for pair in &klog.kv {
+                writeln!(out, "    {} = {:?}", pair.key, pair.value).unwrap();
+            }
+        }
+        Some(Inner::Logfmt(logfmt)) => {
+            writeln!(
+                out,
+                "  logfmt: time={} level={} msg={:?}",
+                opt_time(logfmt.time),
+                logfmt
+                    .level
+                    .as_ref()
+                    .map_or("-".to_owned(), |l| format!("{l:?}")),
+                logfmt.msg
+            )
+            .unwrap();
+            for pair in &logfmt.pairs {
+                writeln!(out, "    {} = {:?}", pair.key, pair.value).unwrap();
+            }
+        }
+        Some(Inner::Json(json)) => {
+            writeln!(
+                out,
+                "  json: ts={} level={} caller={:?} msg={:?}",
+                opt_time(json.ts),
+                json.level
+                    .as_ref()
+                    .map_or("-".to_owned(), |l| format!("{l:?}")),
+                json.caller,
+                json.msg
+            )
+            .unwrap();
+            for (key, value) in &json.fields {
+                writeln!(out, "    {key} = {value}").unwrap();
+            }
+        }
+        None => {}
+    }
+    for field in &entry.fields {
+        writeln!(out, "  {} = {}", field.name, render_field(&field.value)).unwrap();
+    }
+}
+
+fn render_field(field: &Field) -> String {
+    match field {
+        Field::Text(text) => format!("{text:?}"),
+        Field::Binary(bytes) => format!("bytes{bytes:?}"),
+        Field::Array(values) => {
+            let items: Vec<String> = values.iter().map(render_field).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Field::Null => "null".to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Behaviour checks on the fixtures.
+
+#[track_caller]
+fn check(input: &[u8], options: ParseOptions, expect: impl FnOnce(&Parsed<Journal>)) {
+    let parsed = journald::parse(input, &options).unwrap();
+    expect(&parsed);
+}
+
+#[test]
+fn text_formats_agree_on_the_kubelet_journal() {
+    let short = parse_default(&fixture("kubelet.short.log")).value;
+    for format in [
+        "short-precise",
+        "short-iso",
+        "short-iso-precise",
+        "short-unix",
+        "short-monotonic",
+        "cat",
+    ] {
+        let name = format!("kubelet.{format}.log");
+        let other = parse_fixture(Path::new(&name), &fixture(&name)).value;
+        assert_eq!(other.format.to_string(), format);
+        assert_eq!(other.entries.len(), short.entries.len(), "{format}");
+        for (a, b) in short.entries.iter().zip(&other.entries) {
+            assert_eq!(a.message, b.message, "{format}");
+            assert_eq!(
+                a.inner.as_ref().map(Inner::msg),
+                b.inner.as_ref().map(Inner::msg)
+            );
+            assert_eq!(a.boot_id, b.boot_id, "{format}");
+            if format != "cat" {
+                assert_eq!(a.host, b.host);
+                assert_eq!(a.pid, b.pid);
+            }
+            // Seconds agree wherever both carry a wall time.
+            if let (Some(x), Some(y)) = (a.time, b.time) {
+                assert_eq!(x.at.unix_seconds(), y.at.unix_seconds(), "{format}");
+            }
+        }
+    }
+}
+
+#[test]
+fn kubelet_messages_are_understood() {
+    let journal = parse_default(&fixture("kubelet.short.log")).value;
+    let errors: Vec<&str> = journal
+        .entries_at_least(Severity::Error)
+        .filter_map(|e| e.inner.as_ref()?.msg())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "Unable to register node with API server",
+            "Unhandled Error",
+            "Failed to get the kubelet's serving certificate",
+            "PullImage from image service failed",
+            "Error syncing pod, skipping",
+            "PLEG is not healthy",
+            "Error updating node status, will retry",
+            "Unable to update node status",
+        ]
+    );
+    let pleg = journal
+        .entries
+        .iter()
+        .find_map(|e| match &e.inner {
+            Some(Inner::Klog(k)) if k.msg == "PLEG is not healthy" => Some(k),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(pleg.kv[0].key, "pleg");
+    assert_eq!(
+        pleg.kv[0].value,
+        "pleg was last seen active 3m10.1s ago; threshold is 3m0s"
+    );
+    assert_eq!(pleg.at.unwrap().to_string(), "2025-01-15T10:03:10.212233Z");
+    let evicted = journal
+        .entries
+        .iter()
+        .find_map(|e| match &e.inner {
+            Some(Inner::Klog(k)) if k.msg.contains("ranked") => Some(k),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        evicted.kv[0].value,
+        r#"["default/web-7d4b9c8f6-x2x9q","kube-system/coredns-5d8f8d6b9-abcde"]"#
+    );
+    let sync = journal
+        .entries
+        .iter()
+        .find_map(|e| match &e.inner {
+            Some(Inner::Klog(k)) if k.msg.starts_with("Error syncing") => Some(k),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        sync.kv[0].value,
+        r#"failed to "StartContainer" for "web" with ImagePullBackOff: "Back-off pulling image \"nginx:1.27\"""#
+    );
+}
+
+#[test]
+fn containerd_logfmt_levels() {
+    let journal = parse_default(&fixture("containerd.short.log")).value;
+    let levels: Vec<Option<Level>> = journal
+        .entries
+        .iter()
+        .map(|e| match &e.inner {
+            Some(Inner::Logfmt(l)) => l.level.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            None,
+            Some(Level::Info),
+            Some(Level::Info),
+            Some(Level::Info),
+            None,
+            Some(Level::Error),
+            Some(Level::Info),
+            Some(Level::Warning),
+            Some(Level::Error),
+            Some(Level::Debug),
+        ]
+    );
+    assert_eq!(journal.entries_at_least(Severity::Error).count(), 2);
+}
+
+#[test]
+fn ipamd_json_log() {
+    let parsed = journald::parse_json_log(&fixture("ipamd.log"));
+    let journal = &parsed.value;
+    assert_eq!(journal.format, JournalFormat::JsonLog);
+    assert_eq!(journal.entries.len(), 7);
+    assert_eq!(journal.unparsed.len(), 3);
+    assert_eq!(journal.entries_at_least(Severity::Error).count(), 2);
+    let Some(Inner::Json(epoch)) = &journal.entries[6].inner else {
+        panic!("json inner")
+    };
+    assert_eq!(opt_time(epoch.ts), "2025-01-15T10:00:06.500000Z");
+    // Auto-detection picks the same reader.
+    assert_eq!(parse_default(&fixture("ipamd.log")), parsed);
+}
+
+#[test]
+fn year_inference() {
+    let lines = fixture("no-reference.short.log");
+    let years = |parsed: &Parsed<Journal>| -> Vec<String> {
+        parsed
+            .value
+            .entries
+            .iter()
+            .map(|e| opt_time(e.time.map(|t| t.at)))
+            .collect()
+    };
+    let expected = [
+        "2025-12-31T23:59:58.000000Z",
+        "2025-12-31T23:59:59.000000Z",
+        "2026-01-01T00:00:00.000000Z",
+        "2026-01-01T00:00:01.000000Z",
+        "2026-01-01T00:00:02.000000Z",
+    ];
+    // The collection time right after the last line, and months later.
+    for reference in ["2026-01-01T00:00:10Z", "2026-11-30T00:00:00Z"] {
+        let at =
+            time::OffsetDateTime::parse(reference, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let options = ParseOptions {
+            reference_time: Some(Timestamp::from_datetime(at)),
+            format: None,
+        };
+        check(&lines, options, |parsed| {
+            assert_eq!(years(parsed), expected, "{reference}");
+            assert!(
+                parsed
+                    .value
+                    .entries
+                    .iter()
+                    .all(|e| e.time.unwrap().year_inferred)
+            );
+            assert!(parsed.diagnostics.is_empty());
+        });
+    }
+    // A collection time a year later moves every line back by a year.
+    let later =
+        Timestamp(Timestamp::from_datetime(time::macros::datetime!(2027-01-01 00:00:10 UTC)).0);
+    check(
+        &lines,
+        ParseOptions {
+            reference_time: Some(later),
+            format: None,
+        },
+        |parsed| {
+            assert_eq!(years(parsed)[0], "2026-12-31T23:59:58.000000Z");
+        },
+    );
+    // The marker alone gives the same answer.
+    let with_marker = parse_default(&fixture("year-boundary.short.log"));
+    assert_eq!(years(&with_marker), expected);
+    // No reference: no guess, one diagnostic, the stamp kept.
+    let without = parse_default(&lines);
+    assert!(
+        without
+            .value
+            .entries
+            .iter()
+            .all(|e| e.time.is_none() && e.syslog_stamp.is_some())
+    );
+    assert_eq!(without.diagnostics.len(), 1);
+    // klog stamps resolve across the year boundary too: E1231 inside a
+    // Jan 1 journal line is Dec 31 of the year before.
+    let Some(Inner::Klog(klog)) = &with_marker.value.entries[2].inner else {
+        panic!("klog")
+    };
+    assert_eq!(opt_time(klog.at), "2025-12-31T23:59:59.999999Z");
+}
+
+#[test]
+fn detection_and_errors() {
+    assert!(matches!(
+        journald::parse(b"hello\nworld\n", &ParseOptions::default()),
+        Err(journald::Error::NotJournal { .. })
+    ));
+    let empty = parse_default(b"");
+    assert!(empty.value.entries.is_empty() && empty.diagnostics.is_empty());
+    let no_entries = parse_default(b"-- No entries --\n");
+    assert_eq!(no_entries.value.markers[0].kind, MarkerKind::NoEntries);
+    // A forced format never fails.
+    let forced = journald::parse(
+        b"hello\nworld\n",
+        &ParseOptions {
+            reference_time: None,
+            format: Some(JournalFormat::Cat),
+        },
+    )
+    .unwrap();
+    assert_eq!(forced.value.entries.len(), 2);
+    let forced = journald::parse(
+        b"hello\n",
+        &ParseOptions {
+            reference_time: None,
+            format: Some(JournalFormat::Export),
+        },
+    )
+    .unwrap();
+    assert_eq!(forced.value.unparsed.len(), 1);
+}
+
+#[test]
+fn multi_boot_export() {
+    let journal = parse_default(&fixture("multi-boot.export")).value;
+    assert_eq!(journal.format, JournalFormat::Export);
+    let boots: Vec<&str> = journal
+        .entries
+        .iter()
+        .filter_map(|e| e.boot_id.as_deref())
+        .collect();
+    assert_eq!(boots.iter().filter(|b| b.starts_with("4c3a")).count(), 4);
+    assert_eq!(boots.iter().filter(|b| b.starts_with("9f2c")).count(), 3);
+    assert!(
+        matches!(journal.entries[1].field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
+    );
+    assert_eq!(
+        journal.entries[2].field("TAG"),
+        Some(&Field::Array(vec![
+            Field::Text("first".into()),
+            Field::Text("second".into())
+        ]))
+    );
+    assert_eq!(
+        journal.entries[4].field("EXIT_STATUS"),
+        Some(&Field::Text("line one\nline two".into()))
+    );
+    assert!(matches!(
+        journal.entries[6].message,
+        Some(Message::Binary(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// Conformance on the upstream samples in ../shared/corpus/journald.
+
+fn corpus(name: &str) -> Option<Vec<u8>> {
+    let path = Path::new(CORPUS).join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            println!("corpus file {} absent; skipping", path.display());
+            None
+        }
+    }
+}
+
+/// The model's value for a journal field name, lifted or not, in the form
+/// the journal wrote it.
+fn value_of(entry: &Entry, name: &str) -> Option<Field> {
+    let text = |s: String| Some(Field::Text(s.into()));
+    match name {
+        "__REALTIME_TIMESTAMP" if entry.time.is_some() => text(entry.time?.at.0.to_string()),
+        "__MONOTONIC_TIMESTAMP" if entry.monotonic_us.is_some() => {
+            text(entry.monotonic_us?.to_string())
+        }
+        "_BOOT_ID" if entry.boot_id.is_some() => text(entry.boot_id.as_deref()?.to_owned()),
+        "_HOSTNAME" if entry.host.is_some() => text(entry.host.as_deref()?.to_owned()),
+        "SYSLOG_IDENTIFIER" if entry.identifier.is_some() => {
+            text(entry.identifier.as_deref()?.to_owned())
+        }
+        "_SYSTEMD_UNIT" if entry.unit.is_some() => text(entry.unit.as_deref()?.to_owned()),
+        "_PID" if entry.pid.is_some() => text(entry.pid?.to_string()),
+        "PRIORITY" if entry.priority.is_some() => text(entry.priority?.to_string()),
+        "MESSAGE" if entry.message.is_some() => Some(match entry.message.clone()? {
+            Message::Text(t) => Field::Text(t),
+            Message::Binary(b) => Field::Binary(b),
+        }),
+        _ => entry.field(name).cloned(),
+    }
+}
+
+fn field_count(entry: &Entry) -> usize {
+    [
+        entry.time.is_some(),
+        entry.monotonic_us.is_some(),
+        entry.boot_id.is_some(),
+        entry.host.is_some(),
+        entry.identifier.is_some(),
+        entry.unit.is_some(),
+        entry.pid.is_some(),
+        entry.priority.is_some(),
+        entry.message.is_some(),
+    ]
+    .into_iter()
+    .filter(|&lifted| lifted)
+    .count()
+        + entry.fields.len()
+}
+
+/// What a JSON value must become, decided independently of the parser:
+/// strings are text, `null` is null, byte arrays are bytes (or text when
+/// they decode to clean UTF-8).
+fn expected_field(value: &serde_json::Value) -> Field {
+    match value {
+        serde_json::Value::String(s) => Field::Text(s.as_str().into()),
+        serde_json::Value::Null => Field::Null,
+        serde_json::Value::Array(items) => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .map(|v| u8::try_from(v.as_u64().unwrap()).unwrap())
+                .collect();
+            let clean = bytes.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\t')
+                && !bytes.contains(&0x7f);
+            match String::from_utf8(bytes.clone()) {
+                Ok(text) if clean => Field::Text(text.into()),
+                _ => Field::Binary(bytes),
+            }
+        }
+        other => panic!("unexpected value {other}"),
+    }
+}
+
+#[test]
+fn corpus_json_samples() {
+    for name in [
+        "beats__filebeat_input_journald_pkg_journalctl_testdata_sample-journal-event.json",
+        "beats__filebeat_input_journald_pkg_journalctl_testdata_corner-cases.json",
+    ] {
+        let Some(input) = corpus(name) else { continue };
+        let parsed = parse_default(&input);
+        assert!(
+            parsed.diagnostics.is_empty(),
+            "{name}: {:?}",
+            parsed.diagnostics
+        );
+        let independent: serde_json::Value = serde_json::from_slice(&input).unwrap();
+        let objects = match independent {
+            serde_json::Value::Array(items) => items,
+            object => vec![object],
+        };
+        assert_eq!(parsed.value.entries.len(), objects.len(), "{name}");
+        for (entry, object) in parsed.value.entries.iter().zip(&objects) {
+            let object = object.as_object().unwrap();
+            assert_eq!(field_count(entry), object.len(), "{name}");
+            for (key, value) in object {
+                assert_eq!(
+                    value_of(entry, key),
+                    Some(expected_field(value)),
+                    "{name} {key}"
+                );
+            }
+        }
+    }
+    if let Some(input) =
+        corpus("beats__filebeat_input_journald_pkg_journalctl_testdata_corner-cases.json")
+    {
+        let journal = parse_default(&input).value;
+        assert_eq!(journal.format, JournalFormat::JsonArray);
+        let coredump = &journal.entries[0];
+        assert!(
+            matches!(coredump.field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 368)
+        );
+        assert_eq!(
+            coredump.field("COREDUMP_PROC_MOUNTINFO"),
+            Some(&Field::Null)
+        );
+        assert!(
+            coredump
+                .text()
+                .unwrap()
+                .starts_with("Process 3717 (kdeconnectd)")
+        );
+        // A `\r` inside makes journalctl write the message as bytes.
+        assert_eq!(
+            journal.entries[1].message,
+            Some(Message::Binary(
+                b"Unable to parse indicator of AT+BIA command: AT+BIA=1,1,0,0,0\rAT+BCS=2".to_vec()
+            ))
+        );
+    }
+}
+
+#[test]
+fn corpus_export_sample() {
+    let Some(input) = corpus("beats__filebeat_input_journald_testdata_journal1.export") else {
+        return;
+    };
+    let parsed = parse_default(&input);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let text = std::str::from_utf8(&input).unwrap();
+    let blocks: Vec<&str> = text
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .collect();
+    assert_eq!(parsed.value.entries.len(), blocks.len());
+    for (entry, block) in parsed.value.entries.iter().zip(blocks) {
+        let pairs: Vec<(&str, &str)> = block.lines().map(|l| l.split_once('=').unwrap()).collect();
+        assert_eq!(field_count(entry), pairs.len());
+        for (key, value) in pairs {
+            assert_eq!(
+                value_of(entry, key),
+                Some(Field::Text(value.into())),
+                "{key}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Round trips and properties.
+
+/// Entries without their line spans (rendering moves lines).
+fn without_lines(journal: &Journal) -> Vec<Entry> {
+    journal
+        .entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.lines = journald::LineSpan { first: 0, last: 0 };
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn export_fixtures_round_trip() {
+    for name in ["multi-boot.export", "broken.export"] {
+        let first = parse_default(&fixture(name)).value;
+        let rendered = first.render_export();
+        let second = parse_default(&rendered);
+        assert!(second.diagnostics.is_empty());
+        assert_eq!(
+            without_lines(&second.value),
+            without_lines(&first),
+            "{name}"
+        );
+    }
+}
+
+fn text_value() -> impl Strategy<Value = String> {
+    "[^\\x00-\\x08\\x0b-\\x1f\\x7f]{0,40}"
+}
+
+fn binary_value() -> impl Strategy<Value = Vec<u8>> {
+    // Always invalid UTF-8, so the model keeps it as bytes.
+    prop::collection::vec(any::<u8>(), 0..40).prop_map(|mut bytes| {
+        bytes.push(0xff);
+        bytes
+    })
+}
+
+fn field_value() -> impl Strategy<Value = Field> {
+    let leaf = prop_oneof![
+        text_value().prop_map(|s| Field::Text(s.into())),
+        binary_value().prop_map(Field::Binary)
+    ];
+    prop_oneof![
+        3 => leaf.clone(),
+        1 => prop::collection::vec(leaf, 2..4).prop_map(Field::Array),
+    ]
+}
+
+fn entry_strategy() -> impl Strategy<Value = Entry> {
+    let reserved = [
+        "MESSAGE",
+        "__REALTIME_TIMESTAMP",
+        "__MONOTONIC_TIMESTAMP",
+        "_PID",
+        "PRIORITY",
+        "_BOOT_ID",
+        "_HOSTNAME",
+        "SYSLOG_IDENTIFIER",
+        "_SYSTEMD_UNIT",
+    ];
+    let names = prop::collection::btree_map(
+        "[A-Z_][A-Z0-9_]{0,12}".prop_filter("not lifted", move |n| !reserved.contains(&n.as_str())),
+        field_value(),
+        0..6,
+    );
+    (
+        prop::option::of(0i64..4_000_000_000_000_000),
+        prop::option::of(any::<u64>()),
+        prop::option::of("[0-9a-f]{32}"),
+        prop::option::of("[a-z0-9.-]{1,30}"),
+        prop::option::of(any::<u32>()),
+        prop::option::of(0u8..8),
+        prop::option::of(prop_oneof![
+            text_value().prop_map(|s| Message::Text(s.into())),
+            binary_value().prop_map(Message::Binary)
+        ]),
+        names,
+    )
+        .prop_map(
+            |(time, monotonic, boot, host, pid, priority, message, names)| {
+                let mut entry = Entry::empty(journald::LineSpan { first: 0, last: 0 });
+                entry.time = time.map(|us| journald::WallTime {
+                    at: Timestamp(us),
+                    precision: journald::Precision::Microsecond,
+                    year_inferred: false,
+                });
+                entry.monotonic_us = monotonic;
+                entry.boot_id = boot.map(Into::into);
+                entry.host = host.map(Into::into);
+                entry.pid = pid;
+                entry.priority = priority;
+                entry.message = message;
+                entry.fields = names
+                    .into_iter()
+                    .map(|(name, value)| NamedField {
+                        name: name.into(),
+                        value,
+                    })
+                    .collect();
+                entry.inner = entry.text().and_then(journald::parse_inner);
+                entry
+            },
+        )
+        // An entry without any field has no export form.
+        .prop_filter("has a field", |entry| *entry != Entry::empty(entry.lines))
+}
+
+/// Export-like bytes: valid and invalid field lines, binary fields (some
+/// with lengths that run past the end), empty lines and garbage.
+fn export_like_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        3 => "[A-Z_][A-Z0-9_]{0,8}=[ -~\t\r]{0,12}\n".prop_map(String::into_bytes),
+        1 => Just(b"\n".to_vec()),
+        1 => ("[A-Z_]{1,8}", prop::collection::vec(any::<u8>(), 0..16), 0u64..20).prop_map(
+            |(name, bytes, length)| {
+                let mut out = name.into_bytes();
+                out.push(b'\n');
+                out.extend_from_slice(&length.to_le_bytes());
+                out.extend_from_slice(&bytes);
+                out.push(b'\n');
+                out
+            }
+        ),
+        1 => prop::collection::vec(any::<u8>(), 0..12),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #[test]
+    fn export_parse_render_is_idempotent(input in export_like_bytes()) {
+        let export = ParseOptions { reference_time: None, format: Some(JournalFormat::Export) };
+        let first = journald::parse(&input, &export).unwrap();
+        let again = journald::parse(&first.value.render_export(), &export).unwrap();
+        prop_assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+        prop_assert_eq!(without_lines(&again.value), without_lines(&first.value));
+    }
+
+    #[test]
+    fn export_render_parse_round_trip(entries in prop::collection::vec(entry_strategy(), 1..5)) {
+        let journal = Journal {
+            format: JournalFormat::Export,
+            entries,
+            markers: Vec::new(),
+            unparsed: Vec::new(),
+        };
+        let rendered = journal.render_export();
+        let parsed = journald::parse(
+            &rendered,
+            &ParseOptions { reference_time: None, format: Some(JournalFormat::Export) },
+        )
+        .unwrap();
+        prop_assert!(parsed.diagnostics.is_empty());
+        prop_assert_eq!(without_lines(&parsed.value), without_lines(&journal));
+    }
+
+    #[test]
+    fn parse_never_panics_on_bytes(input in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = journald::parse(&input, &ParseOptions::default());
+        let _ = journald::parse_json_log(&input);
+    }
+
+    #[test]
+    fn forced_formats_never_panic(input in "\\PC{0,300}", format in 0usize..12) {
+        let formats = [
+            JournalFormat::Export, JournalFormat::Json, JournalFormat::JsonPretty,
+            JournalFormat::JsonArray, JournalFormat::Short, JournalFormat::ShortIso,
+            JournalFormat::ShortPrecise, JournalFormat::ShortIsoPrecise, JournalFormat::ShortUnix,
+            JournalFormat::ShortMonotonic, JournalFormat::Cat, JournalFormat::JsonLog,
+        ];
+        let options = ParseOptions { reference_time: Some(Timestamp(1_736_935_200_000_000)), format: Some(formats[format]) };
+        let parsed = journald::parse(input.as_bytes(), &options).unwrap();
+        // Unparsed lines are always reported.
+        prop_assert!(parsed.diagnostics.len() >= parsed.value.unparsed.len());
+    }
+
+    #[test]
+    fn journal_like_lines_never_panic(
+        lines in prop::collection::vec(
+            prop_oneof![
+                "(Jan|Dec) [0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] h [a-z]{1,5}(\\[[0-9]{1,5}\\])?: [IWEF][01][0-9][0-3][0-9] [0-9:. ]{0,20}[a-z.]{0,5}:?[0-9]{0,3}\\]? ?\"?[ -~]{0,30}",
+                "-- (Boot [0-9a-f]{0,32}|No entries|Reboot|Logs begin at [ -~]{0,40}) --",
+                " {0,40}[ -~]{0,20}",
+            ],
+            0..20,
+        )
+    ) {
+        let input = lines.join("\n");
+        let _ = journald::parse(input.as_bytes(), &ParseOptions::default());
+    }
+}
