@@ -7,8 +7,8 @@
 //! Nothing here parses; the generators only write what real tools write.
 
 pub mod bundle;
+pub mod conntrack;
 pub mod dmesg;
 pub mod extra;
 pub mod iptables;
-pub mod conntrack;
 pub mod journald;

@@ -1,12 +1,8 @@
-//! Integration tests of `node-artifacts`, one module per artifact source.
-
-mod dmesg;
-mod extra;
-mod layout;
-mod iptables;
-//! The node-artifacts integration tests: one binary, one module per source.
+//! Integration tests of `node-artifacts`: one binary, one module per artifact source.
 
 mod conntrack;
-//! The crate's one integration-test binary: one module per parser.
-
+mod dmesg;
+mod extra;
+mod iptables;
 mod journald;
+mod layout;
