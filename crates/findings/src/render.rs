@@ -56,7 +56,11 @@ pub fn finding_text(finding: &Finding) -> String {
         } else {
             evidence.line.to_string()
         };
-        let _ = writeln!(out, "    {}:{}  {}", evidence.artifact, lines, evidence.excerpt);
+        let _ = writeln!(
+            out,
+            "    {}:{}  {}",
+            evidence.artifact, lines, evidence.excerpt
+        );
     }
     out
 }

@@ -78,7 +78,11 @@ impl Report {
             .rev()
             .map(|&severity| SeverityCount {
                 severity,
-                count: self.findings.iter().filter(|f| f.severity == severity).count(),
+                count: self
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == severity)
+                    .count(),
             })
             .collect();
     }

@@ -50,6 +50,7 @@
 //! tasks in the server and is rendered as JSON for agents.
 
 pub mod conntrack;
+pub mod cri;
 pub mod diag;
 pub mod dmesg;
 pub mod ethtool;
@@ -62,6 +63,7 @@ pub mod kubelet_config;
 pub mod layout;
 pub mod ps;
 pub mod resolv;
+pub mod snapshot;
 pub mod storage;
 pub mod sysctl;
 pub mod time;

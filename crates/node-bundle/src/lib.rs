@@ -69,6 +69,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use node_artifacts::layout::{self, ArtifactKind, BundleMetadata};
+use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 use node_artifacts::time::Timestamp;
 use serde::Serialize;
 
@@ -257,6 +258,19 @@ impl BundleFiles {
     /// [`node_artifacts::layout::snapshot_id`]).
     pub fn snapshot_id(&self) -> String {
         layout::snapshot_id(self.files.iter().map(|(p, c)| (p.as_str(), c.as_slice())))
+    }
+
+    /// Parses every file into a [`NodeSnapshot`] (see
+    /// [`node_artifacts::snapshot`]); refused entries appear in its coverage.
+    pub fn snapshot(&self) -> NodeSnapshot {
+        let rejected: Vec<layout::FileCoverage> =
+            self.rejected.iter().map(Rejected::coverage).collect();
+        NodeSnapshot::build(SnapshotInput {
+            name: self.collector_name(),
+            files: &self.files,
+            rejected: &rejected,
+            newest_file_time: self.newest_file_time,
+        })
     }
 
     /// The name that carries the collector's instance, time and version:

@@ -59,6 +59,13 @@ pub enum CoverageStatus {
         /// Of those, lines kept as unparsed.
         unparsed_lines: u64,
     },
+    /// The parser for its kind refused it as not of that kind at all.
+    NotParsed {
+        /// The parser that refused it.
+        parser: String,
+        /// Its reason, in lowercase prose.
+        reason: String,
+    },
     /// The collector writes it, but no parser reads it yet.
     RecognisedNotParsed,
     /// Not a file the collector is known to write.
@@ -85,6 +92,10 @@ pub struct CoverageTotals {
     pub lines: u64,
     /// Unparsed lines of parsed files.
     pub unparsed_lines: u64,
+    /// Rows whose parser refused them.
+    pub not_parsed_files: u64,
+    /// Bytes of rows whose parser refused them.
+    pub not_parsed_bytes: u64,
     /// Rows recognised but not parsed.
     pub recognised_files: u64,
     /// Bytes recognised but not parsed.
@@ -147,6 +158,10 @@ impl CoverageTotals {
                     totals.lines += lines;
                     totals.unparsed_lines += unparsed_lines;
                 }
+                CoverageStatus::NotParsed { .. } => {
+                    totals.not_parsed_files += 1;
+                    totals.not_parsed_bytes += row.bytes;
+                }
                 CoverageStatus::RecognisedNotParsed => {
                     totals.recognised_files += 1;
                     totals.recognised_bytes += row.bytes;
@@ -173,6 +188,7 @@ impl fmt::Display for CoverageStatus {
                 f,
                 "parsed by {parser}: {lines} lines, {unparsed_lines} unparsed"
             ),
+            Self::NotParsed { parser, reason } => write!(f, "refused by {parser}: {reason}"),
             Self::RecognisedNotParsed => f.write_str("recognised, not parsed"),
             Self::Unknown => f.write_str("unknown"),
             Self::Rejected { reason } => write!(f, "rejected: {reason}"),
@@ -226,6 +242,13 @@ impl fmt::Display for Coverage {
             "parsed: {} files, {} bytes, {} lines, {} unparsed",
             t.parsed_files, t.parsed_bytes, t.lines, t.unparsed_lines
         )?;
+        if t.not_parsed_files > 0 {
+            writeln!(
+                f,
+                "refused by their parser: {} files, {} bytes",
+                t.not_parsed_files, t.not_parsed_bytes
+            )?;
+        }
         writeln!(
             f,
             "recognised, not parsed: {} files, {} bytes",

@@ -339,6 +339,8 @@ pub const KIND_TABLE: &[(&str, ArtifactKind)] = &[
     ("var_log/messages", K::Messages),
     ("var_log/syslog", K::Messages),
     ("var_log/kube-proxy.log", K::KubeProxyLog),
+    // The collector copies selected container logs flat into var_log/.
+    ("var_log/kube-proxy-*", K::KubeProxyLog),
     ("var_log/containers/kube-proxy-*", K::KubeProxyLog),
     ("var_log/pods/kube-system_kube-proxy-*/**", K::KubeProxyLog),
     ("var_log/aws-routed-eni/ipamd.log", K::IpamdLog),

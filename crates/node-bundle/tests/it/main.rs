@@ -5,6 +5,8 @@
 // builders below are test helpers, where a panic is equally a test failure.
 #![allow(clippy::unwrap_used, reason = "test helpers")]
 
+mod scenarios;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

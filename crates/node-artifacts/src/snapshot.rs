@@ -1,0 +1,596 @@
+//! One node at one time: every artifact of a bundle, parsed.
+//!
+//! [`NodeSnapshot::build`] takes the files of a bundle (already read by the
+//! caller; this module does no IO), classifies each path with
+//! [`layout::classify`], runs the parser for its kind, and assembles one
+//! value with the node's metadata, a content-derived id and a coverage report
+//! that accounts for every file.
+//!
+//! A key design decision is that the kernel log appears **once**. The bundle
+//! holds the kernel ring buffer up to three times (`kernel/dmesg.boot`,
+//! `kernel/dmesg.current`, `kernel/dmesg.human.current`); the snapshot keeps
+//! `dmesg.current` as the kernel log, places it in wall-clock time by pairing
+//! it with `dmesg.human.current` ([`dmesg::align_interval`]), and records the
+//! other files as copies, so rules never count one message three times.
+//!
+//! Parsing runs files in parallel on scoped threads (one per large artifact,
+//! the small ones on the calling thread); the result does not depend on the
+//! scheduling.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::conntrack::{self, ConntrackDump};
+use crate::cri::{self, ContainerLog};
+use crate::diag::{Diagnostic, Parsed};
+use crate::dmesg::{self, BootTime, KernelEvent, KernelLog};
+use crate::ethtool::{self, EthtoolStats};
+use crate::iproute::{self, RouteTable, RuleList};
+use crate::iptables::{self, Ruleset};
+use crate::iptables_list::{self, Listing};
+use crate::ipvs::{self, Ipvs, ipset::IpsetDump};
+use crate::journald::{self, Journal};
+use crate::kubelet_config::{self, KubeletConfig};
+use crate::layout::{self, ArtifactKind, BundleMetadata, Coverage, CoverageStatus, FileCoverage};
+use crate::ps::{self, ProcessList};
+use crate::resolv::{self, ResolvConf};
+use crate::storage::{self, DfTable, MountsFile};
+use crate::sysctl::{self, Sysctls};
+use crate::time::Timestamp;
+use crate::vpc_cni::{self, AwsNodeEnv, CniConfList, CniLog, ContainerInfo, EniIntrospection};
+
+/// Everything parsed from one node at one time.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeSnapshot {
+    /// Content-derived id (`s1_…`, see [`layout::snapshot_id`]).
+    pub id: String,
+    /// Identity and collection time of the node.
+    pub metadata: BundleMetadata,
+    /// What became of every file.
+    pub coverage: Coverage,
+    /// Files whose parser said they are not of their kind at all.
+    pub failures: Vec<ArtifactFailure>,
+    /// `networking/iptables-save.txt`.
+    pub iptables: Option<Artifact<Ruleset>>,
+    /// `networking/ip6tables-save.txt`.
+    pub ip6tables: Option<Artifact<Ruleset>>,
+    /// `networking/ip{,6}tables*.txt` listings (`-nvL`), by path.
+    pub iptables_listings: Vec<Artifact<Listing>>,
+    /// `networking/conntrack.txt` (`-S` statistics and `-L` entries).
+    pub conntrack: Option<Artifact<ConntrackDump>>,
+    /// `networking/conntrack6.txt`.
+    pub conntrack6: Option<Artifact<ConntrackDump>>,
+    /// The kernel log, once, with wall-clock times when they can be known.
+    pub kernel: Option<KernelMessages>,
+    /// systemd journals (kubelet, containerd, docker, nodeadm, …) and the
+    /// syslog file, by path.
+    pub journals: Vec<Artifact<Journal>>,
+    /// Container logs in CRI format (kube-proxy, aws-node, …), by path.
+    pub container_logs: Vec<Artifact<ContainerLog>>,
+    /// The VPC CNI's JSON logs (`ipamd.log`, `plugin.log`), by path.
+    pub cni_logs: Vec<Artifact<CniLog>>,
+    /// `sysctls/sysctl_all.txt`.
+    pub sysctl: Option<Artifact<Sysctls>>,
+    /// `networking/iproute.txt`.
+    pub routes: Option<Artifact<RouteTable>>,
+    /// `networking/ip6route.txt`.
+    pub routes6: Option<Artifact<RouteTable>>,
+    /// `networking/iprule.txt`.
+    pub ip_rules: Option<Artifact<RuleList>>,
+    /// `networking/ip6rule.txt`.
+    pub ip6_rules: Option<Artifact<RuleList>>,
+    /// `networking/resolv.conf`.
+    pub resolv_conf: Option<Artifact<ResolvConf>>,
+    /// `networking/ethtool.txt`.
+    pub ethtool: Option<Artifact<EthtoolStats>>,
+    /// `networking/ipvsadm.txt`.
+    pub ipvs: Option<Artifact<Ipvs>>,
+    /// `networking/ipset.txt`.
+    pub ipset: Option<Artifact<IpsetDump>>,
+    /// `ipamd/ipamd-env-settings.json`.
+    pub ipamd_env: Option<Artifact<AwsNodeEnv>>,
+    /// `cni/cni-configuration-variables-containerd.json`.
+    pub cni_config_variables: Option<Artifact<ContainerInfo>>,
+    /// `ipamd/enis.json`.
+    pub enis: Option<Artifact<EniIntrospection>>,
+    /// `cni/*.conflist`, by path.
+    pub cni_conflists: Vec<Artifact<CniConfList>>,
+    /// `kubelet/kubelet-config.json`, `kubelet/config.json` and drop-ins, by
+    /// path.
+    pub kubelet_configs: Vec<Artifact<KubeletConfig>>,
+    /// `storage/inodes.txt`.
+    pub inodes: Option<Artifact<DfTable>>,
+    /// `storage/mounts.txt`.
+    pub mounts: Option<Artifact<MountsFile>>,
+    /// `system/ps.txt`.
+    pub ps: Option<Artifact<ProcessList>>,
+}
+
+/// One parsed file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifact<T> {
+    /// Root-relative path in the bundle.
+    pub path: String,
+    /// The kind the path was classified as.
+    pub kind: ArtifactKind,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Lines in the file.
+    pub lines: u64,
+    /// The typed model.
+    pub value: T,
+    /// What the parser did not understand.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The node's kernel log, once.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelMessages {
+    /// The log chosen as the kernel log (`kernel/dmesg.current` when present),
+    /// with wall-clock times filled in when the boot time is known.
+    pub log: Artifact<KernelLog>,
+    /// Typed kernel events of [`log`](Self::log).
+    pub events: Vec<KernelEvent>,
+    /// Other files holding the same messages, read only to date the log.
+    pub copies: Vec<String>,
+}
+
+/// A file whose parser refused it as not of its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactFailure {
+    /// Root-relative path.
+    pub path: String,
+    /// The parser that refused it.
+    pub parser: &'static str,
+    /// Its reason.
+    pub reason: String,
+}
+
+/// What [`NodeSnapshot::build`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotInput<'a> {
+    /// The archive or directory name, for the collection time and instance
+    /// id (`eks_i-…_2025-11-20_0930-UTC_0.7.9.tar.gz`).
+    pub name: Option<&'a str>,
+    /// Files by root-relative path.
+    pub files: &'a BTreeMap<String, Vec<u8>>,
+    /// Coverage rows for entries the reader refused.
+    pub rejected: &'a [FileCoverage],
+    /// The newest file modification time, a fallback collection time.
+    pub newest_file_time: Option<Timestamp>,
+}
+
+impl<T> Artifact<T> {
+    fn coverage(&self, parser: &str) -> FileCoverage {
+        FileCoverage::new(
+            self.path.clone(),
+            self.bytes,
+            CoverageStatus::Parsed {
+                parser: parser.to_owned(),
+                lines: self.lines,
+                unparsed_lines: self.diagnostics.len() as u64,
+            },
+        )
+    }
+}
+
+impl NodeSnapshot {
+    /// Parses every file of a bundle into one snapshot.
+    pub fn build(input: SnapshotInput<'_>) -> NodeSnapshot {
+        let files = input.files;
+        let lookup = |path: &str| files.get(path).map(Vec::as_slice);
+        let metadata =
+            layout::metadata_from(input.name, &lookup).with_file_time(input.newest_file_time);
+        let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_slice())));
+        let reference_time = metadata.collection_time;
+
+        let by_kind = group_by_kind(files);
+        let paths = |kind: ArtifactKind| by_kind.get(&kind).cloned().unwrap_or_default();
+        let first = |kind: ArtifactKind| paths(kind).into_iter().next();
+
+        let mut outcome = Outcome::default();
+        let snapshot = std::thread::scope(|scope| {
+            // The large artifacts each get a thread; they dominate the time.
+            let iptables = scope.spawn(|| {
+                let mut local = Outcome::default();
+                let v4 = first(ArtifactKind::IptablesSave)
+                    .and_then(|path| local.text(files, path, "iptables", iptables::parse));
+                let v6 = first(ArtifactKind::Ip6tablesSave)
+                    .and_then(|path| local.text(files, path, "iptables", iptables::parse));
+                (v4, v6, local)
+            });
+            let conntrack = scope.spawn(|| {
+                let mut local = Outcome::default();
+                let v4 = first(ArtifactKind::Conntrack)
+                    .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
+                let v6 = first(ArtifactKind::Conntrack6)
+                    .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
+                (v4, v6, local)
+            });
+            let kernel = scope.spawn(|| {
+                let mut local = Outcome::default();
+                let kernel = kernel_messages(&mut local, files, &first);
+                (kernel, local)
+            });
+            let journals = scope.spawn(|| {
+                let mut local = Outcome::default();
+                let options = journald::ParseOptions {
+                    reference_time,
+                    format: None,
+                };
+                let journals: Vec<_> = JOURNAL_KINDS
+                    .iter()
+                    .flat_map(|&kind| paths(kind))
+                    .filter_map(|path| {
+                        local.bytes(files, path, "journald", |bytes| {
+                            journald::parse(bytes, &options)
+                        })
+                    })
+                    .collect();
+                (journals, local)
+            });
+
+            // The small ones run here meanwhile.
+            let small = &mut outcome;
+            let mut snapshot = NodeSnapshot {
+                id: id.clone(),
+                metadata: metadata.clone(),
+                coverage: Coverage::default(),
+                failures: Vec::new(),
+                iptables: None,
+                ip6tables: None,
+                iptables_listings: by_kind
+                    .iter()
+                    .filter(|(kind, _)| {
+                        matches!(
+                            kind,
+                            ArtifactKind::IptablesList { .. } | ArtifactKind::Ip6tablesList { .. }
+                        )
+                    })
+                    .flat_map(|(_, paths)| paths.iter().copied())
+                    .filter_map(|path| {
+                        small.text(files, path, "iptables-list", iptables_list::parse)
+                    })
+                    .collect(),
+                conntrack: None,
+                conntrack6: None,
+                kernel: None,
+                journals: Vec::new(),
+                container_logs: paths(ArtifactKind::KubeProxyLog)
+                    .into_iter()
+                    .filter_map(|path| small.text(files, path, "cri", cri::parse))
+                    .collect(),
+                cni_logs: [ArtifactKind::IpamdLog, ArtifactKind::CniPluginLog]
+                    .iter()
+                    .flat_map(|&kind| paths(kind))
+                    .filter_map(|path| {
+                        small.text(files, path, "vpc-cni-log", ok(vpc_cni::parse_log))
+                    })
+                    .collect(),
+                sysctl: first(ArtifactKind::Sysctl)
+                    .and_then(|path| small.text(files, path, "sysctl", sysctl::parse)),
+                routes: first(ArtifactKind::IpRoute).and_then(|path| {
+                    small.text(files, path, "ip-route", ok(iproute::parse_routes))
+                }),
+                routes6: first(ArtifactKind::Ip6Route).and_then(|path| {
+                    small.text(files, path, "ip-route", ok(iproute::parse_routes))
+                }),
+                ip_rules: first(ArtifactKind::IpRule)
+                    .and_then(|path| small.text(files, path, "ip-rule", ok(iproute::parse_rules))),
+                ip6_rules: first(ArtifactKind::Ip6Rule)
+                    .and_then(|path| small.text(files, path, "ip-rule", ok(iproute::parse_rules))),
+                resolv_conf: first(ArtifactKind::ResolvConf)
+                    .and_then(|path| small.text(files, path, "resolv-conf", ok(resolv::parse))),
+                ethtool: first(ArtifactKind::Ethtool)
+                    .and_then(|path| small.text(files, path, "ethtool", ethtool::parse)),
+                ipvs: first(ArtifactKind::Ipvsadm)
+                    .and_then(|path| small.text(files, path, "ipvsadm", ok(ipvs::parse))),
+                ipset: first(ArtifactKind::Ipset)
+                    .and_then(|path| small.text(files, path, "ipset", ok(ipvs::ipset::parse))),
+                ipamd_env: first(ArtifactKind::IpamdEnvSettings).and_then(|path| {
+                    small.text(
+                        files,
+                        path,
+                        "ipamd-env-settings",
+                        vpc_cni::parse_env_settings,
+                    )
+                }),
+                cni_config_variables: first(ArtifactKind::CniConfigVariables).and_then(|path| {
+                    small.text(
+                        files,
+                        path,
+                        "cni-configuration-variables",
+                        vpc_cni::parse_container_info,
+                    )
+                }),
+                enis: first(ArtifactKind::IpamdEnis)
+                    .and_then(|path| small.text(files, path, "ipamd-enis", vpc_cni::parse_enis)),
+                cni_conflists: paths(ArtifactKind::CniConflist)
+                    .into_iter()
+                    .filter_map(|path| {
+                        small.text(files, path, "cni-conflist", vpc_cni::parse_conflist)
+                    })
+                    .collect(),
+                kubelet_configs: paths(ArtifactKind::KubeletConfig)
+                    .into_iter()
+                    .filter_map(|path| {
+                        small.text(files, path, "kubelet-config", kubelet_config::parse)
+                    })
+                    .collect(),
+                inodes: first(ArtifactKind::Inodes)
+                    .and_then(|path| small.text(files, path, "df", ok(storage::parse_df))),
+                mounts: first(ArtifactKind::Mounts)
+                    .and_then(|path| small.text(files, path, "mounts", ok(storage::parse_mounts))),
+                ps: first(ArtifactKind::Ps)
+                    .and_then(|path| small.text(files, path, "ps", ps::parse)),
+            };
+
+            // A parser thread that panicked (a bug: parsers must not panic)
+            // leaves its artifacts absent instead of taking the snapshot down.
+            if let Ok((v4, v6, local)) = iptables.join() {
+                (snapshot.iptables, snapshot.ip6tables) = (v4, v6);
+                small.absorb(local);
+            }
+            if let Ok((v4, v6, local)) = conntrack.join() {
+                (snapshot.conntrack, snapshot.conntrack6) = (v4, v6);
+                small.absorb(local);
+            }
+            if let Ok((kernel, local)) = kernel.join() {
+                snapshot.kernel = kernel;
+                small.absorb(local);
+            }
+            if let Ok((journals, local)) = journals.join() {
+                snapshot.journals = journals;
+                small.absorb(local);
+            }
+            snapshot
+        });
+        snapshot.finish(outcome, files, input.rejected)
+    }
+
+    /// The journal of `kind` (the first, when several files have it).
+    pub fn journal(&self, kind: ArtifactKind) -> Option<&Artifact<Journal>> {
+        self.journals.iter().find(|journal| journal.kind == kind)
+    }
+
+    /// The kubelet configuration (`kubelet/kubelet-config.json` first).
+    pub fn kubelet_config(&self) -> Option<&Artifact<KubeletConfig>> {
+        self.kubelet_configs
+            .iter()
+            .find(|config| config.path.ends_with("kubelet-config.json"))
+            .or_else(|| self.kubelet_configs.first())
+    }
+
+    fn finish(
+        mut self,
+        outcome: Outcome,
+        files: &BTreeMap<String, Vec<u8>>,
+        rejected: &[FileCoverage],
+    ) -> NodeSnapshot {
+        let mut rows: Vec<FileCoverage> = Vec::with_capacity(files.len() + rejected.len());
+        for (path, content) in files {
+            let row = match outcome.parsed.get(path) {
+                Some(row) => row.clone(),
+                None => {
+                    let status = match layout::classify(path) {
+                        ArtifactKind::Unknown => CoverageStatus::Unknown,
+                        kind if METADATA_KINDS.contains(&kind) => CoverageStatus::Parsed {
+                            parser: "metadata".to_owned(),
+                            lines: count_lines(content),
+                            unparsed_lines: 0,
+                        },
+                        _ => CoverageStatus::RecognisedNotParsed,
+                    };
+                    FileCoverage::new(path.clone(), content.len() as u64, status)
+                }
+            };
+            rows.push(row);
+        }
+        rows.extend(rejected.iter().cloned());
+        self.coverage = Coverage::from_files(rows);
+        self.failures = outcome.failures;
+        self.failures.sort_by(|a, b| a.path.cmp(&b.path));
+        self
+    }
+}
+
+impl fmt::Display for ArtifactFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} parser: {}", self.path, self.parser, self.reason)
+    }
+}
+
+/// Kinds read by the metadata, not by a parser of their own.
+const METADATA_KINDS: [ArtifactKind; 3] = [
+    ArtifactKind::InstanceId,
+    ArtifactKind::Region,
+    ArtifactKind::AvailabilityZone,
+];
+
+/// Kinds holding `journalctl` output.
+const JOURNAL_KINDS: [ArtifactKind; 7] = [
+    ArtifactKind::KubeletJournal,
+    ArtifactKind::ContainerdJournal,
+    ArtifactKind::DockerJournal,
+    ArtifactKind::SandboxImageJournal,
+    ArtifactKind::NodeadmJournal,
+    ArtifactKind::MulticardInterfacesJournal,
+    ArtifactKind::Messages,
+];
+
+/// What the parsing threads report besides the artifacts.
+#[derive(Default)]
+struct Outcome {
+    parsed: BTreeMap<String, FileCoverage>,
+    failures: Vec<ArtifactFailure>,
+}
+
+impl Outcome {
+    fn absorb(&mut self, other: Outcome) {
+        self.parsed.extend(other.parsed);
+        self.failures.extend(other.failures);
+    }
+
+    /// Parses a text artifact; invalid UTF-8 is replaced and reported.
+    fn text<T, E: fmt::Display>(
+        &mut self,
+        files: &BTreeMap<String, Vec<u8>>,
+        path: &str,
+        parser: &'static str,
+        parse: impl FnOnce(&str) -> Result<Parsed<T>, E>,
+    ) -> Option<Artifact<T>> {
+        self.bytes(files, path, parser, |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            let mut parsed = parse(&text)?;
+            if let std::borrow::Cow::Owned(_) = text {
+                parsed.diagnostics.push(Diagnostic {
+                    line: first_invalid_utf8_line(bytes),
+                    reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
+                });
+            }
+            Ok::<_, E>(parsed)
+        })
+    }
+
+    /// Parses an artifact from its bytes and records its coverage.
+    fn bytes<T, E: fmt::Display>(
+        &mut self,
+        files: &BTreeMap<String, Vec<u8>>,
+        path: &str,
+        parser: &'static str,
+        parse: impl FnOnce(&[u8]) -> Result<Parsed<T>, E>,
+    ) -> Option<Artifact<T>> {
+        let content = files.get(path)?;
+        match parse(content) {
+            Ok(parsed) => {
+                let artifact = Artifact {
+                    path: path.to_owned(),
+                    kind: layout::classify(path),
+                    bytes: content.len() as u64,
+                    lines: count_lines(content),
+                    value: parsed.value,
+                    diagnostics: parsed.diagnostics,
+                };
+                self.parsed
+                    .insert(path.to_owned(), artifact.coverage(parser));
+                Some(artifact)
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                self.parsed.insert(
+                    path.to_owned(),
+                    FileCoverage::new(
+                        path.to_owned(),
+                        content.len() as u64,
+                        CoverageStatus::NotParsed {
+                            parser: parser.to_owned(),
+                            reason: reason.clone(),
+                        },
+                    ),
+                );
+                self.failures.push(ArtifactFailure {
+                    path: path.to_owned(),
+                    parser,
+                    reason,
+                });
+                None
+            }
+        }
+    }
+}
+
+/// Adapts an infallible parser to the fallible shape.
+fn ok<T>(
+    parse: impl FnOnce(&str) -> Parsed<T>,
+) -> impl FnOnce(&str) -> Result<Parsed<T>, std::convert::Infallible> {
+    move |text| Ok(parse(text))
+}
+
+/// Reads the kernel log once: `dmesg.current` dated by `dmesg.human.current`,
+/// else whichever copy exists.
+fn kernel_messages<'a>(
+    outcome: &mut Outcome,
+    files: &BTreeMap<String, Vec<u8>>,
+    first: &impl Fn(ArtifactKind) -> Option<&'a str>,
+) -> Option<KernelMessages> {
+    let current = first(ArtifactKind::DmesgCurrent)
+        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+    let human = first(ArtifactKind::DmesgHuman)
+        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+    let boot = first(ArtifactKind::DmesgBoot)
+        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+
+    let mut copies = Vec::new();
+    let mut log = match (current, human) {
+        (Some(mut current), Some(human)) => {
+            current.value = match dmesg::align_interval(&current.value, &human.value) {
+                Ok(alignment) => current
+                    .value
+                    .with_boot_time_from(alignment.boot_time, alignment.source()),
+                Err(error) => KernelLog {
+                    boot_time: BootTime::Unknown {
+                        reason: format!(
+                            "{} could not be paired with {}: {error}",
+                            current.path, human.path
+                        ),
+                    },
+                    ..current.value
+                },
+            };
+            copies.push(human.path);
+            current
+        }
+        (Some(current), None) => current,
+        (None, Some(human)) => human,
+        (None, None) => boot.clone()?,
+    };
+    if let Some(boot) = boot
+        && boot.path != log.path
+    {
+        copies.push(boot.path);
+    }
+    // Keep the reason a since-boot log has no wall times when nothing could
+    // date it (the parser's own reason otherwise stands).
+    if let BootTime::Unknown { reason } = &mut log.value.boot_time
+        && copies.is_empty()
+        && log.value.format.time_is_since_boot()
+    {
+        *reason = format!("{reason}; the bundle has no `dmesg --ctime` copy to pair with");
+    }
+    let events = dmesg::events(&log.value);
+    copies.sort();
+    Some(KernelMessages {
+        log,
+        events,
+        copies,
+    })
+}
+
+fn group_by_kind(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ArtifactKind, Vec<&str>> {
+    let mut by_kind: BTreeMap<ArtifactKind, Vec<&str>> = BTreeMap::new();
+    for path in files.keys() {
+        by_kind
+            .entry(layout::classify(path))
+            .or_default()
+            .push(path.as_str());
+    }
+    by_kind
+}
+
+fn count_lines(content: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', content).count() as u64;
+    match content.last() {
+        None => 0,
+        Some(b'\n') => newlines,
+        Some(_) => newlines + 1,
+    }
+}
+
+fn first_invalid_utf8_line(bytes: &[u8]) -> usize {
+    let valid_up_to = std::str::from_utf8(bytes)
+        .err()
+        .map_or(bytes.len(), |error| error.valid_up_to());
+    memchr::memchr_iter(b'\n', &bytes[..valid_up_to]).count() + 1
+}
