@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use node_artifacts::snapshot::NodeSnapshot;
 
-use crate::codes::{RELATED, RULES};
+use crate::codes;
 use crate::context::{Context, RuleContext};
 use crate::finding::Finding;
 use crate::report::{NotEvaluated, Report, Suppressed};
@@ -40,7 +40,7 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     };
 
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
-    for rule in RULES {
+    for rule in codes::all() {
         let missing: Vec<&'static str> = rule
             .needs
             .iter()
@@ -117,7 +117,7 @@ fn merge_into(by_id: &mut BTreeMap<String, Finding>, finding: Finding) {
     }
 }
 
-/// Links findings whose rules explain one another ([`RELATED`]).
+/// Links findings whose rules explain one another ([`codes::related`]).
 fn link_related(findings: &mut [Finding]) {
     let ids_by_code: BTreeMap<&'static str, Vec<crate::id::FindingId>> =
         findings.iter().fold(BTreeMap::new(), |mut acc, finding| {
@@ -125,10 +125,10 @@ fn link_related(findings: &mut [Finding]) {
             acc
         });
     for finding in findings.iter_mut() {
-        for (a, b) in RELATED {
-            let other = if finding.code == *a {
+        for (a, b) in codes::related() {
+            let other = if finding.code == a {
                 b
-            } else if finding.code == *b {
+            } else if finding.code == b {
                 a
             } else {
                 continue;

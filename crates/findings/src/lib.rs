@@ -16,6 +16,9 @@
 //! The crate is sans-IO and deterministic: the reference time and thresholds
 //! come in through the context, never from the machine running the check.
 
+pub mod codes;
+pub mod context;
+pub mod engine;
 pub mod finding;
 pub mod id;
 pub mod render;
@@ -23,6 +26,11 @@ pub mod report;
 pub mod rule;
 pub mod severity;
 
+mod rules;
+
+pub use codes::{Need, Rule};
+pub use context::{Context, RuleContext, Suppressions, Thresholds};
+pub use engine::check;
 pub use finding::{Evidence, Finding, FindingBuilder, Subject};
 pub use id::{FindingId, Fingerprint};
 pub use report::{NotEvaluated, Report};
