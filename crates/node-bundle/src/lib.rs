@@ -316,19 +316,22 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleErro
         .take(512)
         .read_to_end(&mut head)
         .map_err(io_error)?;
-    let chained = io::Cursor::new(head.clone()).chain(file);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let source = BundleSource::Archive(Some(path.to_owned()));
-    if head.starts_with(&[0x1f, 0x8b]) {
-        archive::read(chained, true, name, source, limits)
+    let compressed = if head.starts_with(&[0x1f, 0x8b]) {
+        true
     } else if head.get(257..262) == Some(b"ustar") {
-        archive::read(chained, false, name, source, limits)
+        false
     } else {
-        Err(BundleError::NotABundle {
+        return Err(BundleError::NotABundle {
             path: path.to_owned(),
             reason: "neither a directory, a gzip file nor a tar archive (to read one artifact, name its kind)",
-        })
-    }
+        });
+    };
+    // The sniffed bytes are replayed in front of the rest of the file, so
+    // the archive is still read in one pass, without seeking.
+    let chained = io::Cursor::new(head).chain(file);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let source = BundleSource::Archive(Some(path.to_owned()));
+    archive::read(chained, compressed, name, source, limits)
 }
 
 /// Reads a gzip-compressed tar stream (the collector's `.tar.gz`) without
