@@ -170,7 +170,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 Severity::High
             })
             .title(format!(
-                "conntrack table at {:.0}% of nf_conntrack_max ({count} of {max})",
+                "conntrack table at {:.1}% of nf_conntrack_max ({count} of {max})",
                 usage * 100.0
             ))
             .summary(summary)
