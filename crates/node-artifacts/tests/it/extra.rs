@@ -1048,6 +1048,18 @@ proptest! {
         }
     }
 
+    /// /proc/mounts octal escapes (`\040`, and out-of-range ones such as
+    /// `\777` that cargo-fuzz found overflowing) never panic, and a path
+    /// without backslashes comes back unchanged.
+    #[test]
+    fn proc_mounts_escapes(device in "[\\\\0-9a]{1,12}", mount_point in "[\\\\0-9a/]{1,12}") {
+        let parsed = storage::parse_mounts(&format!("{device} {mount_point} ext4 rw 0 0\n"));
+        prop_assert_eq!(parsed.value.mounts.len(), 1);
+        if !mount_point.contains('\\') {
+            prop_assert_eq!(&parsed.value.mounts[0].mount_point, &mount_point);
+        }
+    }
+
     /// Counters written by iptables' print_num come back as the same number.
     #[test]
     fn iptables_counters_round_trip(n in 0u64..100_000_000_000) {
