@@ -26,6 +26,7 @@
 //! - [`kubelet_config`]: `KubeletConfiguration` JSON with parsed quantities.
 //! - [`storage`]: `mount`, `df -h` and `df --inodes` output.
 //! - [`ps`]: `ps` listings with a header line.
+//! - [`procstat`]: `/proc/stat`, with the boot time (`btime`).
 //!
 //! # Design decisions
 //!
@@ -55,6 +56,7 @@ pub mod iptables_list;
 pub mod ipvs;
 pub mod journald;
 pub mod kubelet_config;
+pub mod procstat;
 pub mod ps;
 pub mod resolv;
 pub mod storage;
