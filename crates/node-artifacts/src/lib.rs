@@ -30,6 +30,7 @@
 //! - [`kubelet_config`]: `KubeletConfiguration` JSON with parsed quantities.
 //! - [`storage`]: `mount`, `df -h` and `df --inodes` output.
 //! - [`ps`]: `ps` listings with a header line.
+//! - [`procstat`]: `/proc/stat`, with the boot time (`btime`).
 //!
 //! # Design decisions
 //!
@@ -61,6 +62,7 @@ pub mod ipvs;
 pub mod journald;
 pub mod kubelet_config;
 pub mod layout;
+pub mod procstat;
 pub mod ps;
 pub mod resolv;
 pub mod snapshot;

@@ -392,18 +392,23 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        // `\ooo` with a value that fits a byte (`\777` does not, and is kept
+        // as written).
+        let escaped = (bytes[i] == b'\\')
+            .then(|| bytes.get(i + 1..i + 4))
+            .flatten()
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)))
+            .map(|d| d.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0')))
+            .and_then(|v| u8::try_from(v).ok());
+        match escaped {
+            Some(v) => {
+                out.push(v);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -438,6 +443,10 @@ mod tests {
         check(
             "/dev/x /my\\040dir ext4 ro 0 0",
             "/dev/x | /my dir | ext4 | [\"ro\"] | ro=true",
+        );
+        check(
+            r"/dev/x /a\777b\04 ext4 rw 0 0",
+            r#"/dev/x | /a\777b\04 | ext4 | ["rw"] | ro=false"#,
         );
         check(
             "nonsense",

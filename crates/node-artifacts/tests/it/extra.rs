@@ -16,7 +16,8 @@ use std::path::Path;
 
 use node_artifacts::diag::Diagnostic;
 use node_artifacts::{
-    ethtool, iproute, iptables_list, ipvs, kubelet_config, ps, resolv, storage, sysctl, vpc_cni,
+    ethtool, iproute, iptables_list, ipvs, kubelet_config, procstat, ps, resolv, storage, sysctl,
+    vpc_cni,
 };
 use proptest::prelude::*;
 
@@ -916,6 +917,62 @@ fn ps_fixtures() {
     );
 }
 
+// ---------------------------------------------------------------- procstat
+
+fn render_procstat(path: &Path) -> String {
+    let p = procstat::parse(&read(path)).unwrap();
+    let s = &p.value;
+    let mut out = String::new();
+    if let Some(t) = &s.cpu_total {
+        writeln!(
+            out,
+            "cpu total={} user={} system={} idle={} iowait={} steal={} (steal {} permille)",
+            t.total(),
+            t.user(),
+            t.system(),
+            t.idle(),
+            t.iowait(),
+            t.steal(),
+            t.permille(t.steal())
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "cpus: {:?}",
+        s.cpus.iter().map(|c| c.0).collect::<Vec<_>>()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "btime={} ctxt={} processes={} running={} blocked={} intr={} softirq={}",
+        opt(s.btime),
+        opt(s.ctxt),
+        opt(s.processes),
+        opt(s.procs_running),
+        opt(s.procs_blocked),
+        opt(s.intr_total),
+        opt(s.softirq_total)
+    )
+    .unwrap();
+    for (name, values) in &s.other {
+        writeln!(out, "other {name}: {values:?}").unwrap();
+    }
+    unparsed_lines(&mut out, &s.unparsed);
+    finish(path, out, &p.diagnostics)
+}
+
+#[test]
+fn procstat_fixtures() {
+    insta::glob!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"),
+        "procstat/*/*",
+        |path| {
+            insta::assert_snapshot!(render_procstat(path));
+        }
+    );
+}
+
 // ---------------------------------------------------------------- errors
 
 #[track_caller]
@@ -1004,6 +1061,7 @@ fn parse_all(text: &str) {
     let _ = vpc_cni::parse_enis(text);
     let _ = vpc_cni::parse_conflist(text);
     let _ = kubelet_config::parse(text);
+    let _ = procstat::parse(text);
     if let Ok(p) = iptables_list::parse(text) {
         // Every rule row of the listing is either a rule or kept unparsed.
         let kept: usize = p
@@ -1045,6 +1103,18 @@ proptest! {
         if let Ok(p) = sysctl::parse(&text) {
             let non_blank = text.split('\n').filter(|l| !l.trim().is_empty()).count();
             prop_assert_eq!(p.value.entries.len() + p.value.noise.len() + p.value.unparsed.len(), non_blank);
+        }
+    }
+
+    /// /proc/mounts octal escapes (`\040`, and out-of-range ones such as
+    /// `\777` that cargo-fuzz found overflowing) never panic, and a path
+    /// without backslashes comes back unchanged.
+    #[test]
+    fn proc_mounts_escapes(device in "[\\\\0-9a]{1,12}", mount_point in "[\\\\0-9a/]{1,12}") {
+        let parsed = storage::parse_mounts(&format!("{device} {mount_point} ext4 rw 0 0\n"));
+        prop_assert_eq!(parsed.value.mounts.len(), 1);
+        if !mount_point.contains('\\') {
+            prop_assert_eq!(&parsed.value.mounts[0].mount_point, &mount_point);
         }
     }
 
