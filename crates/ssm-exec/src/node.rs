@@ -505,7 +505,7 @@ mod tests {
     fn node_refs() {
         check("i-0123456789abcdef0", Ok(id("i-0123456789abcdef0")));
         check("i-01234567", Ok(id("i-01234567")));
-        check("i-0123456789abcdef01", Ok(id("i-0123456789abcdef01")));
+        check("i-0123456789abcdef01", Err("does not match"));
         check("i-0123456", Err("does not match"));
         check("i-0123456789abcdef012", Err("does not match"));
         check("i-0123456789ABCDEF0", Err("does not match"));
