@@ -120,13 +120,16 @@ impl SsmExec {
             Some(key) => key,
             None => self.newest_archive(&bucket, node.instance_id.as_str(), started_at).await?,
         };
-        let object = self.s3.get_object().bucket(&bucket).key(&key).send().await.map_err(|error| match aws_error::code(&error) {
-            Some("NoSuchKey") => Error::BundleNotFound {
-                instance_id: node.instance_id.to_string(),
-                bucket: bucket.clone(),
-                prefix: key.clone(),
-            },
-            _ => self.classify(GET_OBJECT, error),
+        let object = self.s3.get_object().bucket(&bucket).key(&key).send().await.map_err(|error| {
+            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) || aws_error::code(&error) == Some("NoSuchKey") {
+                Error::BundleNotFound {
+                    instance_id: node.instance_id.to_string(),
+                    bucket: bucket.clone(),
+                    prefix: key.clone(),
+                }
+            } else {
+                self.classify(GET_OBJECT, error)
+            }
         })?;
         Ok(Bundle {
             execution_id,

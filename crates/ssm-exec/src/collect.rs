@@ -139,11 +139,15 @@ impl SsmExec {
                 request = request.output_s3_key_prefix(&output.prefix);
             }
         }
-        let response = request.send().await.map_err(|error| match aws_error::code(&error) {
-            Some("InvalidInstanceId") => Error::NotManaged {
-                instance_id: node.instance_id.to_string(),
-            },
-            _ => self.classify(SEND_COMMAND, error),
+        let response = request.send().await.map_err(|error| {
+            // SSM's answer for an instance whose agent is not registered.
+            if error.as_service_error().is_some_and(|e| e.is_invalid_instance_id()) || aws_error::code(&error) == Some("InvalidInstanceId") {
+                Error::NotManaged {
+                    instance_id: node.instance_id.to_string(),
+                }
+            } else {
+                self.classify(SEND_COMMAND, error)
+            }
         })?;
         let command_id = response
             .command()
@@ -227,7 +231,7 @@ impl SsmExec {
                     }
                 }
                 // SSM needs a moment after SendCommand before the invocation exists.
-                Err(error) if aws_error::code(&error) == Some("InvocationDoesNotExist") => {}
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_invocation_does_not_exist()) || aws_error::code(&error) == Some("InvocationDoesNotExist") => {}
                 Err(error) if aws_error::is_throttling(aws_error::code(&error)) => {
                     throttled += 1;
                     if throttled > self.config.max_throttled_polls {
@@ -315,12 +319,15 @@ impl SsmExec {
 
     /// Reads a whole S3 object.
     pub(crate) async fn read_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
-        let object = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|error| match aws_error::code(&error) {
-            Some("NoSuchKey" | "NotFound") => Error::OutputMissing {
-                bucket: bucket.to_owned(),
-                key: key.to_owned(),
-            },
-            _ => self.classify(GET_OBJECT, error),
+        let object = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|error| {
+            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) || matches!(aws_error::code(&error), Some("NoSuchKey" | "NotFound")) {
+                Error::OutputMissing {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                }
+            } else {
+                self.classify(GET_OBJECT, error)
+            }
         })?;
         let body = object.body.collect().await.map_err(|error| Error::Sdk {
             operation: GET_OBJECT.operation,

@@ -84,7 +84,7 @@ impl SsmExec {
         };
         let existing = match self.ssm.describe_document().name(name).send().await {
             Ok(found) => found.document,
-            Err(error) if aws_error::code(&error) == Some("InvalidDocument") => None,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_invalid_document()) || aws_error::code(&error) == Some("InvalidDocument") => None,
             Err(error) => return Err(self.classify(DESCRIBE_DOCUMENT, error)),
         };
         let Some(existing) = existing else {
@@ -133,7 +133,10 @@ impl SsmExec {
                 ensured(&version, DocumentChange::Updated)
             }
             // The content is an older, non-default version: find it.
-            Err(error) if aws_error::code(&error) == Some("DuplicateDocumentContent") => {
+            Err(error)
+                if error.as_service_error().is_some_and(|e| e.is_duplicate_document_content())
+                    || aws_error::code(&error) == Some("DuplicateDocumentContent") =>
+            {
                 let version = self.find_version_with_hash(name, &sha256).await?;
                 ensured(&version, DocumentChange::Unchanged)
             }

@@ -569,7 +569,7 @@ async fn bundle_automation_success_streams_the_archive() {
     let polls = mock!(aws_sdk_ssm::Client::get_automation_execution)
         .sequence()
         .output(|| automation(AutomationExecutionStatus::Pending, None, None))
-        .output(|| automation(AutomationExecutionStatus::InProgress, None, None))
+        .output(|| automation(AutomationExecutionStatus::Inprogress, None, None))
         .output(move || {
             let outputs = HashMap::from([(
                 "uploadLogs.Output".to_owned(),
@@ -620,7 +620,7 @@ async fn bundle_automation_failure() {
     let start = started_automation();
     let polls = mock!(aws_sdk_ssm::Client::get_automation_execution)
         .sequence()
-        .output(|| automation(AutomationExecutionStatus::InProgress, None, None))
+        .output(|| automation(AutomationExecutionStatus::Inprogress, None, None))
         .output(|| automation(AutomationExecutionStatus::Failed, None, Some("Step fails when it is verifying the EKS instance")))
         .build();
     let exec = Mocks::ssm(&[&start, &polls]).build(bundle_config());
@@ -640,7 +640,7 @@ async fn bundle_automation_timeout_stops_it() {
     // 60 s automation timeout: polls at 0, .5, 1.5, 3.5, 7.5, then every 5 s up to 57.5 (15 polls).
     let polls = mock!(aws_sdk_ssm::Client::get_automation_execution)
         .sequence()
-        .output(|| automation(AutomationExecutionStatus::InProgress, None, None))
+        .output(|| automation(AutomationExecutionStatus::Inprogress, None, None))
         .times(15)
         .build();
     let stop = mock!(aws_sdk_ssm::Client::stop_automation_execution)
