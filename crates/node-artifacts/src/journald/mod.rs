@@ -31,6 +31,29 @@
 //! -- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --
 //! ```
 //!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::journald::{self, Inner, ParseOptions, Severity};
+//!
+//! let input = include_bytes!(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/../../fixtures/journald/kubelet.short.log"
+//! ));
+//! let journal = journald::parse(input, &ParseOptions::default())?.value;
+//! let pleg = journal
+//!     .entries_at_least(Severity::Error)
+//!     .find(|entry| entry.inner.as_ref().and_then(Inner::msg) == Some("PLEG is not healthy"))
+//!     .expect("the fixture has a PLEG error");
+//! // `short` has no year: it came from the `-- Logs begin at … --` marker.
+//! let time = pleg.time.expect("resolved");
+//! assert!(time.year_inferred);
+//! assert_eq!(time.at.to_string(), "2025-01-15T10:03:10.000000Z");
+//! let Some(Inner::Klog(klog)) = &pleg.inner else { unreachable!() };
+//! assert_eq!(klog.kv[0].value, "pleg was last seen active 3m10.1s ago; threshold is 3m0s");
+//! # Ok::<(), journald::Error>(())
+//! ```
+//!
 //! # Grammar
 //!
 //! ```text
