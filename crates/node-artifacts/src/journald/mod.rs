@@ -266,11 +266,16 @@ impl fmt::Display for JournalFormat {
 /// Finds the structured message inside a `MESSAGE` text: klog, a JSON
 /// object, or logfmt. Returns `None` for free text.
 pub fn parse_inner(message: &str) -> Option<Inner> {
+    parse_inner_with(message, &mut Interner::default())
+}
+
+/// [`parse_inner`] sharing keys and file names through a parse's interner.
+fn parse_inner_with(message: &str, interner: &mut Interner) -> Option<Inner> {
     let first = *message.as_bytes().first()?;
     match first {
-        b'I' | b'W' | b'E' | b'F' => klog::parse(message).map(Inner::Klog),
+        b'I' | b'W' | b'E' | b'F' => klog::parse(message, interner).map(Inner::Klog),
         b'{' => json::parse_message(message).map(Inner::Json),
-        _ => logfmt::parse(message).map(Inner::Logfmt),
+        _ => logfmt::parse(message, interner).map(Inner::Logfmt),
     }
 }
 
@@ -339,7 +344,7 @@ fn bytes_field(bytes: Vec<u8>) -> Field {
 /// Turns a list of raw fields into an entry: repeated names are merged into
 /// one [`Field::Array`], well-formed single values of the lifted names move
 /// into the typed slots, the rest stays in [`Entry::fields`].
-fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
+fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool, interner: &mut Interner) -> Entry {
     let mut fields = if repeated { merge_repeated(raw) } else { raw };
     let mut entry = Entry::empty(lines);
     // Lifted fields leave the vector; the others keep their order and the
@@ -349,7 +354,9 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
         .for_each(drop);
     fields.shrink_to_fit();
     entry.fields = fields;
-    entry.inner = entry.text().and_then(parse_inner);
+    entry.inner = entry
+        .text()
+        .and_then(|text| parse_inner_with(text, interner));
     entry
 }
 
@@ -426,6 +433,8 @@ struct Interner {
     next: usize,
     field_index: HashMap<Box<[u8]>, usize, BuildHasherDefault<Fnv>>,
     field_slots: Vec<FieldSlot>,
+    /// Keys and file names of the messages inside entries (klog, logfmt).
+    words: HashMap<Box<str>, SharedStr, BuildHasherDefault<Fnv>>,
     /// The slot of the previous field: entries list their fields in the
     /// same order, so its successor is usually the next field's slot and
     /// the name needs no hashing.
@@ -449,6 +458,7 @@ impl Default for Interner {
             next: 0,
             field_index: HashMap::default(),
             field_slots: Vec::new(),
+            words: HashMap::default(),
             previous: None,
             // Slots start with `seen_in == 0`, so entries count from 1.
             entry_seq: 1,
@@ -480,6 +490,20 @@ impl Interner {
     /// A field name, shared.
     fn name(&mut self, name: &[u8]) -> SharedStr {
         SharedStr::clone(&self.slot(name).name)
+    }
+
+    /// A key or file name of an inner message, shared. Hostile input could
+    /// make every word new, so the table stops growing at a bound.
+    fn word(&mut self, text: &str) -> SharedStr {
+        const MAX_WORDS: usize = 4_096;
+        if let Some(found) = self.words.get(text) {
+            return SharedStr::clone(found);
+        }
+        let shared = SharedStr::from(text);
+        if self.words.len() < MAX_WORDS {
+            self.words.insert(text.into(), SharedStr::clone(&shared));
+        }
+        shared
     }
 
     /// Starts a new entry (for noticing repeated names).

@@ -229,8 +229,8 @@ pub enum Field {
 /// One `key=value` pair of a klog or logfmt message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyValue {
-    /// The key.
-    pub key: String,
+    /// The key (shared: keys repeat on every line).
+    pub key: SharedStr,
     /// The value, unquoted and unescaped.
     pub value: String,
 }
@@ -263,8 +263,8 @@ pub struct Klog {
     pub at: Option<Timestamp>,
     /// The thread id klog printed.
     pub thread_id: u64,
-    /// Source file, e.g. `pod_workers.go`.
-    pub file: String,
+    /// Source file, e.g. `pod_workers.go` (shared: files repeat).
+    pub file: SharedStr,
     /// Source line.
     pub line: u32,
     /// The message: unquoted for the structured form, verbatim otherwise.

@@ -19,7 +19,7 @@ use crate::journald::model::{
     Entry, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision, SyslogStamp,
     WallTime,
 };
-use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner, unparsed};
+use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner_with, unparsed};
 use crate::time::Timestamp;
 
 const DAY_SECONDS: i64 = 86_400;
@@ -148,7 +148,7 @@ pub(super) fn parse(
             && (*first == b'-' || *first == b'H')
             && let Some(kind) = marker(line)
         {
-            finish(&mut pending, &mut journal, &source);
+            finish(&mut pending, &mut journal, &mut source);
             if let MarkerKind::Boot { id } = &kind {
                 boot_id = Some(SharedStr::from(id.as_str()));
             }
@@ -165,12 +165,14 @@ pub(super) fn parse(
             });
             entry.boot_id.clone_from(&boot_id);
             entry.message = Some(source.message(line));
-            entry.inner = entry.text().and_then(parse_inner);
+            entry.inner = entry
+                .text()
+                .and_then(|text| parse_inner_with(text, &mut source.interner));
             journal.entries.push(entry);
             continue;
         }
         if let Some((mut entry, message_start)) = parse_line(line, line_no, format, &mut source) {
-            finish(&mut pending, &mut journal, &source);
+            finish(&mut pending, &mut journal, &mut source);
             entry.boot_id.clone_from(&boot_id);
             // The entry goes into place now; its message is completed when
             // the next entry, marker or the end of input arrives.
@@ -214,7 +216,7 @@ pub(super) fn parse(
         };
         unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
     }
-    finish(&mut pending, &mut journal, &source);
+    finish(&mut pending, &mut journal, &mut source);
     infer_years(&mut journal, options, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     Parsed {
@@ -233,7 +235,7 @@ struct Pending<'a> {
     column: usize,
 }
 
-fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Source<'_>) {
+fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &mut Source<'_>) {
     if let Some(pending) = pending.take()
         && let Some(entry) = journal.entries.last_mut()
     {
@@ -244,7 +246,9 @@ fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Sou
             },
             None => source.message(pending.first),
         });
-        entry.inner = entry.text().and_then(parse_inner);
+        entry.inner = entry
+            .text()
+            .and_then(|text| parse_inner_with(text, &mut source.interner));
     }
 }
 

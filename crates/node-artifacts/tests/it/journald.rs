@@ -338,7 +338,7 @@ fn kubelet_messages_are_understood() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(pleg.kv[0].key, "pleg");
+    assert_eq!(&*pleg.kv[0].key, "pleg");
     assert_eq!(
         pleg.kv[0].value,
         "pleg was last seen active 3m10.1s ago; threshold is 3m0s"
