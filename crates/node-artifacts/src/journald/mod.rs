@@ -435,6 +435,7 @@ struct Interner {
     field_slots: Vec<FieldSlot>,
     /// Keys and file names of the messages inside entries (klog, logfmt).
     words: HashMap<Box<str>, SharedStr, BuildHasherDefault<Fnv>>,
+    word_cache: [Option<SharedStr>; WORD_CACHE],
     /// The slot of the previous field: entries list their fields in the
     /// same order, so its successor is usually the next field's slot and
     /// the name needs no hashing.
@@ -443,6 +444,9 @@ struct Interner {
     entry_seq: u64,
     repeated: bool,
 }
+
+/// Lines of [`Interner`]'s word cache.
+const WORD_CACHE: usize = 256;
 
 struct FieldSlot {
     name: SharedStr,
@@ -459,6 +463,7 @@ impl Default for Interner {
             field_index: HashMap::default(),
             field_slots: Vec::new(),
             words: HashMap::default(),
+            word_cache: [const { None }; WORD_CACHE],
             previous: None,
             // Slots start with `seen_in == 0`, so entries count from 1.
             entry_seq: 1,
@@ -496,10 +501,27 @@ impl Interner {
     /// make every word new, so the table stops growing at a bound.
     fn word(&mut self, text: &str) -> SharedStr {
         const MAX_WORDS: usize = 4_096;
+        // A direct-mapped cache in front of the table: most words are found
+        // by one comparison, without hashing.
+        let bytes = text.as_bytes();
+        let byte_at = |index: usize| usize::from(bytes.get(index).copied().unwrap_or(0));
+        let line = (bytes.len().wrapping_mul(0x9e37)
+            ^ byte_at(0).wrapping_mul(0x85eb)
+            ^ byte_at(bytes.len() / 2).wrapping_mul(0xc2b2)
+            ^ byte_at(bytes.len().saturating_sub(5)).wrapping_mul(0x27d4))
+            >> 4
+            & (WORD_CACHE - 1);
+        if let Some(cached) = &self.word_cache[line]
+            && **cached == *text
+        {
+            return SharedStr::clone(cached);
+        }
         if let Some(found) = self.words.get(text) {
+            self.word_cache[line] = Some(SharedStr::clone(found));
             return SharedStr::clone(found);
         }
         let shared = SharedStr::from(text);
+        self.word_cache[line] = Some(SharedStr::clone(&shared));
         if self.words.len() < MAX_WORDS {
             self.words.insert(text.into(), SharedStr::clone(&shared));
         }
