@@ -259,7 +259,9 @@ pub struct Klog {
     pub day: u8,
     /// Microseconds since midnight, as written.
     pub time_of_day_us: u64,
-    /// The absolute time, when the entry's year could be used to resolve it.
+    /// The absolute time: the month and day resolved with the entry's own
+    /// year, or, for entries without a wall time (`cat`,
+    /// `short-monotonic`), with a year inferred like `short`'s.
     pub at: Option<Timestamp>,
     /// The thread id klog printed.
     pub thread_id: u64,
