@@ -61,7 +61,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                 &mut fields,
                 first_line,
                 last_line,
-                interner.repeated(),
+                &mut interner,
             );
             position += 1;
             line_no += 1;
@@ -157,7 +157,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
         &mut fields,
         first_line,
         last_line,
-        interner.repeated(),
+        &mut interner,
     );
     Parsed {
         value: journal,
@@ -170,16 +170,19 @@ fn flush(
     fields: &mut Vec<NamedField>,
     first: usize,
     last: usize,
-    repeated: bool,
+    interner: &mut Interner,
 ) {
     if fields.is_empty() {
         return;
     }
     // The next entry has about as many fields as this one.
     let raw = std::mem::replace(fields, Vec::with_capacity(fields.len()));
-    journal
-        .entries
-        .push(lift(raw, LineSpan { first, last }, repeated));
+    journal.entries.push(lift(
+        raw,
+        LineSpan { first, last },
+        interner.repeated(),
+        interner,
+    ));
 }
 
 pub(super) fn render(journal: &Journal) -> Vec<u8> {

@@ -97,6 +97,7 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
                         last: last_line,
                     },
                     interner.repeated(),
+                    &mut interner,
                 ));
             }
             Some(Err(error)) => {

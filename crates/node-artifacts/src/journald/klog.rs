@@ -13,12 +13,12 @@
 //! When the structured form does not parse to the end of the message, the
 //! whole text after `] ` is kept as an unstructured message.
 
-use crate::journald::clock;
 use crate::journald::logfmt::go_quoted;
 use crate::journald::model::{KeyValue, Klog, KlogSeverity};
+use crate::journald::{Interner, clock};
 
 /// Parses a klog line; `None` when the header does not match.
-pub(super) fn parse(message: &str) -> Option<Klog> {
+pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Klog> {
     let bytes = message.as_bytes();
     if bytes.len() < 23 {
         return None;
@@ -69,7 +69,7 @@ pub(super) fn parse(message: &str) -> Option<Klog> {
     let time_of_day_us = (u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
         * 1_000_000
         + u64::from(micros);
-    let (msg, structured, kv) = match structured(body.as_bytes()) {
+    let (msg, structured, kv) = match structured(body.as_bytes(), interner) {
         Some((msg, kv)) => (msg, true, kv),
         None => (body.to_owned(), false, Vec::new()),
     };
@@ -80,7 +80,7 @@ pub(super) fn parse(message: &str) -> Option<Klog> {
         time_of_day_us,
         at: None,
         thread_id,
-        file: file.to_owned(),
+        file: interner.word(file),
         line,
         msg,
         structured,
@@ -89,7 +89,7 @@ pub(super) fn parse(message: &str) -> Option<Klog> {
 }
 
 /// The structured form: a quoted message and `key=value` pairs to the end.
-fn structured(body: &[u8]) -> Option<(String, Vec<KeyValue>)> {
+fn structured(body: &[u8], interner: &mut Interner) -> Option<(String, Vec<KeyValue>)> {
     let (msg, mut position) = go_quoted(body, 0)?;
     let mut kv = Vec::new();
     while position < body.len() {
@@ -104,9 +104,7 @@ fn structured(body: &[u8]) -> Option<(String, Vec<KeyValue>)> {
         if key_end == position || body[key_end] != b'=' {
             return None;
         }
-        let key = std::str::from_utf8(&body[position..key_end])
-            .ok()?
-            .to_owned();
+        let key = interner.word(std::str::from_utf8(&body[position..key_end]).ok()?);
         let (value, next) = value(body, key_end + 1)?;
         kv.push(KeyValue { key, value });
         position = next;
@@ -161,7 +159,7 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        let got = parse(input).map(|klog| format!("{klog:?}"));
+        let got = parse(input, &mut Interner::default()).map(|klog| format!("{klog:?}"));
         assert_eq!(got.as_deref(), expect, "{input}");
     }
 

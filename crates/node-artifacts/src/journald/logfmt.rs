@@ -9,12 +9,12 @@
 //! Grammar: `pair { " " pair }`, `pair = key "=" ( quoted | bare )`, where
 //! `quoted` is a Go `strconv.Quote` string and `bare` runs to the next space.
 
-use crate::journald::clock;
 use crate::journald::model::{KeyValue, Level, Logfmt};
+use crate::journald::{Interner, clock};
 
 /// Parses a whole message as logfmt; `None` unless every token is a pair
 /// and at least one of `time`, `level`, `msg` is present.
-pub(super) fn parse(message: &str) -> Option<Logfmt> {
+pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Logfmt> {
     let bytes = message.as_bytes();
     // Cheap screen: logrus lines carry `level=` or `msg=`.
     memchr::memmem::find(bytes, b"level=").or_else(|| memchr::memmem::find(bytes, b"msg="))?;
@@ -30,9 +30,9 @@ pub(super) fn parse(message: &str) -> Option<Logfmt> {
             position += 1;
             continue;
         }
-        let (pair, next) = pair(bytes, position)?;
+        let (pair, next) = pair(bytes, position, interner)?;
         position = next;
-        match pair.key.as_str() {
+        match &*pair.key {
             "time" if logfmt.time.is_none() => match clock::rfc3339(pair.value.as_bytes()) {
                 Some((at, _)) => logfmt.time = Some(at),
                 None => logfmt.pairs.push(pair),
@@ -47,7 +47,7 @@ pub(super) fn parse(message: &str) -> Option<Logfmt> {
 
 /// One `key=value` pair starting at `start`; returns it and the position
 /// after it.
-fn pair(bytes: &[u8], start: usize) -> Option<(KeyValue, usize)> {
+fn pair(bytes: &[u8], start: usize, interner: &mut Interner) -> Option<(KeyValue, usize)> {
     let key_end = start
         + bytes[start..]
             .iter()
@@ -55,7 +55,7 @@ fn pair(bytes: &[u8], start: usize) -> Option<(KeyValue, usize)> {
     if key_end == start || bytes[key_end] != b'=' {
         return None;
     }
-    let key = std::str::from_utf8(&bytes[start..key_end]).ok()?.to_owned();
+    let key = interner.word(std::str::from_utf8(&bytes[start..key_end]).ok()?);
     let value_start = key_end + 1;
     let (value, next) = if bytes.get(value_start) == Some(&b'"') {
         go_quoted(bytes, value_start)?
@@ -164,7 +164,7 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        let got = parse(input).map(|logfmt| format!("{logfmt:?}"));
+        let got = parse(input, &mut Interner::default()).map(|logfmt| format!("{logfmt:?}"));
         assert_eq!(got.as_deref(), expect, "{input}");
     }
 

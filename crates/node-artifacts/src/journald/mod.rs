@@ -31,6 +31,29 @@
 //! -- Boot 4c3a0f6f2a8a4a0c9d1c0b6f3e2d1a00 --
 //! ```
 //!
+//! # Example
+//!
+//! ```
+//! use node_artifacts::journald::{self, Inner, ParseOptions, Severity};
+//!
+//! let input = include_bytes!(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/../../fixtures/journald/kubelet.short.log"
+//! ));
+//! let journal = journald::parse(input, &ParseOptions::default())?.value;
+//! let pleg = journal
+//!     .entries_at_least(Severity::Error)
+//!     .find(|entry| entry.inner.as_ref().and_then(Inner::msg) == Some("PLEG is not healthy"))
+//!     .expect("the fixture has a PLEG error");
+//! // `short` has no year: it came from the `-- Logs begin at … --` marker.
+//! let time = pleg.time.expect("resolved");
+//! assert!(time.year_inferred);
+//! assert_eq!(time.at.to_string(), "2025-01-15T10:03:10.000000Z");
+//! let Some(Inner::Klog(klog)) = &pleg.inner else { unreachable!() };
+//! assert_eq!(klog.kv[0].value, "pleg was last seen active 3m10.1s ago; threshold is 3m0s");
+//! # Ok::<(), journald::Error>(())
+//! ```
+//!
 //! # Grammar
 //!
 //! ```text
@@ -243,11 +266,16 @@ impl fmt::Display for JournalFormat {
 /// Finds the structured message inside a `MESSAGE` text: klog, a JSON
 /// object, or logfmt. Returns `None` for free text.
 pub fn parse_inner(message: &str) -> Option<Inner> {
+    parse_inner_with(message, &mut Interner::default())
+}
+
+/// [`parse_inner`] sharing keys and file names through a parse's interner.
+fn parse_inner_with(message: &str, interner: &mut Interner) -> Option<Inner> {
     let first = *message.as_bytes().first()?;
     match first {
-        b'I' | b'W' | b'E' | b'F' => klog::parse(message).map(Inner::Klog),
+        b'I' | b'W' | b'E' | b'F' => klog::parse(message, interner).map(Inner::Klog),
         b'{' => json::parse_message(message).map(Inner::Json),
-        _ => logfmt::parse(message).map(Inner::Logfmt),
+        _ => logfmt::parse(message, interner).map(Inner::Logfmt),
     }
 }
 
@@ -316,7 +344,7 @@ fn bytes_field(bytes: Vec<u8>) -> Field {
 /// Turns a list of raw fields into an entry: repeated names are merged into
 /// one [`Field::Array`], well-formed single values of the lifted names move
 /// into the typed slots, the rest stays in [`Entry::fields`].
-fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
+fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool, interner: &mut Interner) -> Entry {
     let mut fields = if repeated { merge_repeated(raw) } else { raw };
     let mut entry = Entry::empty(lines);
     // Lifted fields leave the vector; the others keep their order and the
@@ -326,7 +354,9 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool) -> Entry {
         .for_each(drop);
     fields.shrink_to_fit();
     entry.fields = fields;
-    entry.inner = entry.text().and_then(parse_inner);
+    entry.inner = entry
+        .text()
+        .and_then(|text| parse_inner_with(text, interner));
     entry
 }
 
@@ -403,6 +433,9 @@ struct Interner {
     next: usize,
     field_index: HashMap<Box<[u8]>, usize, BuildHasherDefault<Fnv>>,
     field_slots: Vec<FieldSlot>,
+    /// Keys and file names of the messages inside entries (klog, logfmt).
+    words: HashMap<Box<str>, SharedStr, BuildHasherDefault<Fnv>>,
+    word_cache: [Option<SharedStr>; WORD_CACHE],
     /// The slot of the previous field: entries list their fields in the
     /// same order, so its successor is usually the next field's slot and
     /// the name needs no hashing.
@@ -411,6 +444,9 @@ struct Interner {
     entry_seq: u64,
     repeated: bool,
 }
+
+/// Lines of [`Interner`]'s word cache.
+const WORD_CACHE: usize = 256;
 
 struct FieldSlot {
     name: SharedStr,
@@ -426,6 +462,8 @@ impl Default for Interner {
             next: 0,
             field_index: HashMap::default(),
             field_slots: Vec::new(),
+            words: HashMap::default(),
+            word_cache: [const { None }; WORD_CACHE],
             previous: None,
             // Slots start with `seen_in == 0`, so entries count from 1.
             entry_seq: 1,
@@ -457,6 +495,37 @@ impl Interner {
     /// A field name, shared.
     fn name(&mut self, name: &[u8]) -> SharedStr {
         SharedStr::clone(&self.slot(name).name)
+    }
+
+    /// A key or file name of an inner message, shared. Hostile input could
+    /// make every word new, so the table stops growing at a bound.
+    fn word(&mut self, text: &str) -> SharedStr {
+        const MAX_WORDS: usize = 4_096;
+        // A direct-mapped cache in front of the table: most words are found
+        // by one comparison, without hashing.
+        let bytes = text.as_bytes();
+        let byte_at = |index: usize| usize::from(bytes.get(index).copied().unwrap_or(0));
+        let line = (bytes.len().wrapping_mul(0x9e37)
+            ^ byte_at(0).wrapping_mul(0x85eb)
+            ^ byte_at(bytes.len() / 2).wrapping_mul(0xc2b2)
+            ^ byte_at(bytes.len().saturating_sub(5)).wrapping_mul(0x27d4))
+            >> 4
+            & (WORD_CACHE - 1);
+        if let Some(cached) = &self.word_cache[line]
+            && **cached == *text
+        {
+            return SharedStr::clone(cached);
+        }
+        if let Some(found) = self.words.get(text) {
+            self.word_cache[line] = Some(SharedStr::clone(found));
+            return SharedStr::clone(found);
+        }
+        let shared = SharedStr::from(text);
+        self.word_cache[line] = Some(SharedStr::clone(&shared));
+        if self.words.len() < MAX_WORDS {
+            self.words.insert(text.into(), SharedStr::clone(&shared));
+        }
+        shared
     }
 
     /// Starts a new entry (for noticing repeated names).

@@ -229,8 +229,8 @@ pub enum Field {
 /// One `key=value` pair of a klog or logfmt message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyValue {
-    /// The key.
-    pub key: String,
+    /// The key (shared: keys repeat on every line).
+    pub key: SharedStr,
     /// The value, unquoted and unescaped.
     pub value: String,
 }
@@ -259,12 +259,14 @@ pub struct Klog {
     pub day: u8,
     /// Microseconds since midnight, as written.
     pub time_of_day_us: u64,
-    /// The absolute time, when the entry's year could be used to resolve it.
+    /// The absolute time: the month and day resolved with the entry's own
+    /// year, or, for entries without a wall time (`cat`,
+    /// `short-monotonic`), with a year inferred like `short`'s.
     pub at: Option<Timestamp>,
     /// The thread id klog printed.
     pub thread_id: u64,
-    /// Source file, e.g. `pod_workers.go`.
-    pub file: String,
+    /// Source file, e.g. `pod_workers.go` (shared: files repeat).
+    pub file: SharedStr,
     /// Source line.
     pub line: u32,
     /// The message: unquoted for the structured form, verbatim otherwise.

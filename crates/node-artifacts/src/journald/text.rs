@@ -16,10 +16,10 @@
 use crate::diag::{Diagnostic, Parsed};
 use crate::journald::clock;
 use crate::journald::model::{
-    Entry, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision, SyslogStamp,
-    WallTime,
+    Entry, Inner, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision,
+    SyslogStamp, WallTime,
 };
-use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner, unparsed};
+use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner_with, unparsed};
 use crate::time::Timestamp;
 
 const DAY_SECONDS: i64 = 86_400;
@@ -148,7 +148,7 @@ pub(super) fn parse(
             && (*first == b'-' || *first == b'H')
             && let Some(kind) = marker(line)
         {
-            finish(&mut pending, &mut journal, &source);
+            finish(&mut pending, &mut journal, &mut source);
             if let MarkerKind::Boot { id } = &kind {
                 boot_id = Some(SharedStr::from(id.as_str()));
             }
@@ -165,12 +165,14 @@ pub(super) fn parse(
             });
             entry.boot_id.clone_from(&boot_id);
             entry.message = Some(source.message(line));
-            entry.inner = entry.text().and_then(parse_inner);
+            entry.inner = entry
+                .text()
+                .and_then(|text| parse_inner_with(text, &mut source.interner));
             journal.entries.push(entry);
             continue;
         }
         if let Some((mut entry, message_start)) = parse_line(line, line_no, format, &mut source) {
-            finish(&mut pending, &mut journal, &source);
+            finish(&mut pending, &mut journal, &mut source);
             entry.boot_id.clone_from(&boot_id);
             // The entry goes into place now; its message is completed when
             // the next entry, marker or the end of input arrives.
@@ -214,7 +216,7 @@ pub(super) fn parse(
         };
         unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
     }
-    finish(&mut pending, &mut journal, &source);
+    finish(&mut pending, &mut journal, &mut source);
     infer_years(&mut journal, options, &mut diagnostics);
     diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     Parsed {
@@ -233,7 +235,7 @@ struct Pending<'a> {
     column: usize,
 }
 
-fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Source<'_>) {
+fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &mut Source<'_>) {
     if let Some(pending) = pending.take()
         && let Some(entry) = journal.entries.last_mut()
     {
@@ -244,7 +246,9 @@ fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &Sou
             },
             None => source.message(pending.first),
         });
-        entry.inner = entry.text().and_then(parse_inner);
+        entry.inner = entry
+            .text()
+            .and_then(|text| parse_inner_with(text, &mut source.interner));
     }
 }
 
@@ -454,11 +458,19 @@ fn monotonic_stamp(line: &[u8]) -> Option<(u64, usize)> {
 
 /// Resolves `short` stamps to absolute times (see the module docs of
 /// `journald` for the rules).
+///
+/// Entries of `cat` and `short-monotonic` carry no wall time at all; for
+/// them the klog stamp inside the message (month and day, no year) is
+/// resolved the same way into [`Klog::at`](crate::journald::Klog::at).
 fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(first_stamped) = journal.entries.iter().find(|e| e.syslog_stamp.is_some()) else {
+    if !journal.entries.iter().any(|e| stamp_of(e).is_some()) {
         return;
-    };
-    let first_line = first_stamped.lines.first;
+    }
+    let first_line = journal
+        .entries
+        .iter()
+        .find(|e| e.syslog_stamp.is_some())
+        .map(|e| e.lines.first);
     let logs_begin = journal.markers.iter().find_map(|marker| match marker.kind {
         MarkerKind::LogsBegin { begin, end } => Some((begin, end)),
         _ => None,
@@ -468,12 +480,16 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
         (None, Some((_, Some(end)))) => (end, true),
         (None, Some((Some(begin), None))) => (begin, false),
         _ => {
-            diagnostics.push(Diagnostic {
-                line: first_line,
-                reason: "`short` timestamps carry no year and there is no reference time or \
-                         `Logs begin` marker; times left unresolved"
-                    .to_owned(),
-            });
+            // Only `short` stamps are the entry's own time; an unresolved
+            // klog stamp in `cat` output is not worth a diagnostic.
+            if let Some(line) = first_line {
+                diagnostics.push(Diagnostic {
+                    line,
+                    reason: "`short` timestamps carry no year and there is no reference time \
+                             or `Logs begin` marker; times left unresolved"
+                        .to_owned(),
+                });
+            }
             return;
         }
     };
@@ -498,7 +514,7 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
     };
     for index in indices {
         let entry = &mut journal.entries[index];
-        let Some(stamp) = entry.syslog_stamp else {
+        let Some((stamp, own)) = stamp_of(entry) else {
             continue;
         };
         let here = ordinal(&stamp);
@@ -518,6 +534,11 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
             stamp.micros.unwrap_or(0),
         );
         match at {
+            Some(at) if !own => {
+                if let Some(Inner::Klog(klog)) = entry.inner.as_mut() {
+                    klog.at = Some(at);
+                }
+            }
             Some(at) => {
                 entry.time = Some(WallTime {
                     at,
@@ -537,6 +558,29 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
                 ),
             }),
         }
+    }
+}
+
+/// The year-less stamp of an entry: its own `short` stamp (`true`), or, for
+/// an entry without any wall time, its klog header's (`false`).
+fn stamp_of(entry: &Entry) -> Option<(SyslogStamp, bool)> {
+    if let Some(stamp) = entry.syslog_stamp {
+        return Some((stamp, true));
+    }
+    match &entry.inner {
+        Some(Inner::Klog(klog)) if entry.time.is_none() => {
+            let seconds = klog.time_of_day_us / 1_000_000;
+            let stamp = SyslogStamp {
+                month: klog.month,
+                day: klog.day,
+                hour: (seconds / 3_600) as u8,
+                minute: (seconds / 60 % 60) as u8,
+                second: (seconds % 60) as u8,
+                micros: Some((klog.time_of_day_us % 1_000_000) as u32),
+            };
+            Some((stamp, false))
+        }
+        _ => None,
     }
 }
 

@@ -338,7 +338,7 @@ fn kubelet_messages_are_understood() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(pleg.kv[0].key, "pleg");
+    assert_eq!(&*pleg.kv[0].key, "pleg");
     assert_eq!(
         pleg.kv[0].value,
         "pleg was last seen active 3m10.1s ago; threshold is 3m0s"
@@ -486,6 +486,49 @@ fn year_inference() {
         panic!("klog")
     };
     assert_eq!(opt_time(klog.at), "2025-12-31T23:59:59.999999Z");
+}
+
+#[test]
+fn klog_stamps_without_a_wall_time() {
+    // `cat` and `short-monotonic` carry no wall time: with a collection
+    // time, the klog stamps inside the messages resolve; without, they stay
+    // unresolved and nothing is guessed.
+    for (name, format) in [
+        ("kubelet.cat.log", JournalFormat::Cat),
+        ("kubelet.short-monotonic.log", JournalFormat::ShortMonotonic),
+    ] {
+        let input = fixture(name);
+        let collected = ParseOptions {
+            reference_time: Some(Timestamp(1_736_935_600_000_000)), // 2025-01-15T10:06:40Z
+            format: Some(format),
+        };
+        let resolved: Vec<String> = journald::parse(&input, &collected)
+            .unwrap()
+            .value
+            .entries
+            .iter()
+            .filter_map(|e| match &e.inner {
+                Some(Inner::Klog(klog)) => Some(opt_time(klog.at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(resolved.len(), 18, "{name}");
+        assert_eq!(resolved[0], "2025-01-15T09:59:58.101234Z", "{name}");
+        assert_eq!(resolved[17], "2025-01-15T10:06:20.412000Z", "{name}");
+        let unresolved = journald::parse(
+            &input,
+            &ParseOptions {
+                reference_time: None,
+                format: Some(format),
+            },
+        )
+        .unwrap();
+        assert!(unresolved.diagnostics.is_empty());
+        assert!(unresolved.value.entries.iter().all(|e| match &e.inner {
+            Some(Inner::Klog(klog)) => klog.at.is_none(),
+            _ => true,
+        }));
+    }
 }
 
 #[test]
