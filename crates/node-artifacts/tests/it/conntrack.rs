@@ -730,8 +730,9 @@ proptest! {
         junk in "[ \\[\\]=a-z0-9.:]{0,12}",
     ) {
         // Mangling a line at every position: nothing panics, the line is
-        // accounted for exactly once, and whenever the full parser accepts
-        // the line the aggregate's fast paths count it identically.
+        // accounted for exactly once, whenever the full parser accepts the
+        // line the aggregate's fast paths count it identically, and they
+        // count a line the parser rejects only for damage in its tail.
         let lines = [
             "ipv4     2 tcp      6 86399 ESTABLISHED src=10.0.21.7 dst=172.20.31.200 sport=51512 dport=80 packets=3 bytes=9 src=10.0.40.12 dst=10.0.21.7 sport=8080 dport=51512 [ASSURED] mark=0 use=1 id=7",
             "udp      17 29 src=10.0.1.23 dst=172.20.0.10 sport=41234 dport=53 [UNREPLIED] src=10.0.2.7 dst=10.0.1.23 sport=53 dport=41234 mark=0 use=1",
@@ -750,6 +751,23 @@ proptest! {
             );
             if dump.table.len() == 1 {
                 check_aggregate_matches(&dump.table, &aggregate.value);
+            }
+            // The aggregate may count a line the parser rejects only when the
+            // damage is after the reply tuple, which it does not read: cut
+            // there, the line parses, to the same facts.
+            if aggregate.value.total == 1 && dump.table.is_empty() {
+                let words: Vec<&str> = text.trim_end().split(' ').collect();
+                let reply_dport = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, word)| word.starts_with("dport="))
+                    .nth(1)
+                    .map(|(at, _)| at);
+                prop_assert!(reply_dport.is_some(), "{}", text);
+                let head = words[..=reply_dport.unwrap()].join(" ");
+                let head_parsed = conntrack::parse(&head).unwrap();
+                prop_assert_eq!(head_parsed.value.table.len(), 1, "{}", text);
+                check_aggregate_matches(&head_parsed.value.table, &aggregate.value);
             }
         }
     }
