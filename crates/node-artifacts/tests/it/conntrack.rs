@@ -274,6 +274,31 @@ fn fixtures() {
     });
 }
 
+/// Inputs the fuzzer once broke, kept as found (`fixtures/conntrack/fuzz-regressions/`),
+/// each checked with the fuzz target's own invariant.
+#[test]
+fn fuzz_regressions() {
+    let dir = Path::new(FIXTURES).join("conntrack/fuzz-regressions");
+    let mut n_inputs = 0;
+    for file in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = conntrack::aggregate(&text);
+        if let Ok(parsed) = conntrack::parse(&text) {
+            assert_eq!(parsed.diagnostics.len(), parsed.value.unparsed.len());
+            check_rerender(&parsed.value);
+        }
+        n_inputs += 1;
+    }
+    assert!(n_inputs > 0);
+    // The first crash, reduced: a value ending in `\r` at the end of a line.
+    let line = "udp      17 21 src=10.0.12.140 dst=172.20.0.10 sport=45545 dport=53 src=10.0.3.17 dst=10.0.12.140 sport=53 dport=45545 use=1 \0rk=0\r\t";
+    let parsed = conntrack::parse(line).unwrap();
+    check_rerender(&parsed.value);
+    let extra = parsed.value.table.entries[0].extra.as_deref().unwrap();
+    assert_eq!(extra.unknown, [("\0rk".to_owned(), "0".to_owned())]);
+}
+
 #[test]
 fn entry_json() {
     let input = read(&Path::new(FIXTURES).join("conntrack/protocols.txt"));
