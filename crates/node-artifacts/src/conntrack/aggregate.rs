@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::diag::{Parsed, Unparsed};
 
 use super::index::{FastMap, ranked};
-use super::line::{dec_u8, dec_u16, dec_u32, ip, is_digits, is_state_word};
+use super::line::{dec_u8, dec_u16, dec_u32, dec_u64, ip, is_digits, is_state_word};
 use super::model::{
     ConntrackStats, CountLine, Endpoint, Entry, Protocol, STATES, Section, State, Summary,
 };
@@ -377,7 +377,7 @@ impl Cursor<'_> {
             .map(|b| b.wrapping_sub(b'0'))
             .filter(|d| *d <= 9)
         {
-            value = value * 10 + u64::from(digit);
+            value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
             self.at += 1;
             if self.at - start > max_digits {
                 return None;
@@ -481,21 +481,25 @@ fn scan_ipv4(raw: &str, acc: &mut Accumulator) -> Option<()> {
     if !cursor.literal(b" ") {
         return None;
     }
-    let mut unreplied = false;
-    while !cursor.literal(b"src=") {
-        if cursor.literal(b"[UNREPLIED] ") {
-            unreplied = true;
-        } else if cursor.literal(b"packets=")
-            || cursor.literal(b"bytes=")
-            || cursor.literal(b"zone-orig=")
-        {
-            cursor.number(20)?;
-            if !cursor.literal(b" ") {
-                return None;
-            }
-        } else {
+    // Between the tuples the printer writes, in this order and each at most
+    // once: `zone-orig=`, `packets= bytes=`, `[UNREPLIED]`. Any other shape
+    // goes to the slower tiers, which decide exactly as the full parser.
+    if cursor.literal(b"zone-orig=") && (cursor.port().is_none() || !cursor.literal(b" ")) {
+        return None;
+    }
+    if cursor.literal(b"packets=") {
+        cursor.number(20)?;
+        if !cursor.literal(b" bytes=") {
             return None;
         }
+        cursor.number(20)?;
+        if !cursor.literal(b" ") {
+            return None;
+        }
+    }
+    let unreplied = cursor.literal(b"[UNREPLIED] ");
+    if !cursor.literal(b"src=") {
+        return None;
     }
     let reply_src = cursor.ipv4()?;
     if !cursor.literal(b" dst=") {
@@ -570,18 +574,22 @@ fn scan(raw: &str, acc: &mut Accumulator) -> Option<()> {
     let orig_dst_text = words.value("dst")?;
     let orig_sport = dec_u16(words.value("sport")?)?;
     let orig_dport = dec_u16(words.value("dport")?)?;
-    let mut unreplied = false;
-    let reply_src_text = loop {
-        let word = words.next()?;
-        if let Some(text) = word.strip_prefix("src=") {
-            break text;
-        }
-        match word.split_once('=') {
-            Some(("packets" | "bytes" | "zone-orig", _)) => {}
-            None if word == "[UNREPLIED]" => unreplied = true,
-            _ => return None,
-        }
-    };
+    // The same order rule as in `scan_ipv4`, values validated.
+    let mut word = words.next()?;
+    if let Some(zone) = word.strip_prefix("zone-orig=") {
+        dec_u16(zone)?;
+        word = words.next()?;
+    }
+    if let Some(packets) = word.strip_prefix("packets=") {
+        dec_u64(packets)?;
+        dec_u64(words.value("bytes")?)?;
+        word = words.next()?;
+    }
+    let unreplied = word == "[UNREPLIED]";
+    if unreplied {
+        word = words.next()?;
+    }
+    let reply_src_text = word.strip_prefix("src=")?;
     let reply_dst_text = words.value("dst")?;
     let reply_sport = dec_u16(words.value("sport")?)?;
     let reply_dport = dec_u16(words.value("dport")?)?;

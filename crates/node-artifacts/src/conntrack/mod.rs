@@ -92,7 +92,7 @@
 //!             | "[" text "]" ;                          (* unknown, kept *)
 //! expectation = [ timeout WS ] "proto=" u8 WS tuple WS "mask-src=" addr WS "mask-dst=" addr [ WS l4 ]
 //!               WS "master-src=" addr WS "master-dst=" addr [ WS l4 ] { WS ( WORD | key "=" text | "[" text "]" ) } ;
-//! WS          = ( " " | "\t" )+ ;
+//! WS          = ( " " | "\t" | "\r" | "\x0c" )+ ;
 //! ```
 //!
 //! Field order follows libnetfilter_conntrack's default printer and the
@@ -269,7 +269,9 @@ impl<'a> LineParser<'a> {
 
     /// Classifies one line; `None` for a blank line.
     pub(crate) fn line(&mut self, line_no: usize, raw: &'a str) -> Option<Line> {
-        let text = raw.trim();
+        // ASCII only: the tokenizer splits on the same bytes, so a token never
+        // ends in something trimming would drop.
+        let text = raw.trim_ascii();
         if text.is_empty() {
             return None;
         }

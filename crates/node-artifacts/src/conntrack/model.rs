@@ -21,7 +21,7 @@ use crate::time::Timestamp;
 use super::index::ConntrackTable;
 
 /// Everything one conntrack artifact holds, in input order per kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConntrackDump {
     /// The flow entries (`conntrack -L`, `/proc/net/nf_conntrack`), with
     /// lazily built indexes.
