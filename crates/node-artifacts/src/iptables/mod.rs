@@ -131,7 +131,10 @@ pub fn parse(input: &str) -> Result<Parsed<Ruleset>, Error> {
                 Some(at) => (&rest[..at], Some(&rest[at + 1..])),
                 None => (rest, None),
             };
-            let line = if crlf {
+            // Only a terminated line loses its `\r`: a final `\r` without
+            // `\n` is content, which the renderer could not restore.
+            let terminated = next.is_some() || input.ends_with('\n');
+            let line = if crlf && terminated {
                 line.strip_suffix('\r').unwrap_or(line)
             } else {
                 line

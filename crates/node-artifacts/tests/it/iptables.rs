@@ -660,6 +660,9 @@ fn crlf_round_trips() {
     assert!(parsed.diagnostics.is_empty());
     assert!(parsed.value.crlf);
     assert_eq!(parsed.value.render(), text);
+    // Found by the fuzzer: a final `\r` without `\n` in a CRLF file.
+    let dangling = "-A \r\n \r";
+    assert_eq!(iptables::parse(dangling).unwrap().value.render(), dangling);
     let mixed = "*filter\r\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT";
     let parsed = iptables::parse(mixed).unwrap();
     assert_eq!(parsed.value.render(), mixed);
