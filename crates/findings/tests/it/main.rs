@@ -5,6 +5,7 @@
 
 mod registry;
 mod rules;
+mod scenarios;
 
 use std::path::{Path, PathBuf};
 
