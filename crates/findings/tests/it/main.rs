@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers")]
 
+mod docs;
 mod registry;
 mod rules;
 mod scenarios;
