@@ -12,6 +12,8 @@
 //! libnetfilter_conntrack's default printer writes them (`%-8s %u` protocol
 //! column, single blanks, no trailing blank).
 
+use crate::rng::SplitMix64;
+
 use std::fmt::Write;
 
 /// Writes a table of `entries` lines, deterministic in `seed`.
@@ -175,27 +177,6 @@ fn pod_ip(rng: &mut SplitMix64) -> [u8; 4] {
 
 fn ip(octets: [u8; 4]) -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::from(octets)
-}
-
-/// SplitMix64: tiny, fast and good enough for test data.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 56) as u8
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //!
 //! Lines average about 70 bytes, so a million lines are about 70 MB.
 
+use crate::rng::SplitMix64;
+
 use std::fmt::Write as _;
 
 /// `lines` lines of plain `dmesg` output, the same for the same seed.
@@ -31,7 +33,7 @@ pub fn plain(lines: usize, seed: u64) -> String {
         let mut message = String::with_capacity(96);
         match pick {
             0..=299 => {
-                let veth = rng.next() & 0xffff_ffff_ffff;
+                let veth = rng.next_u64() & 0xffff_ffff_ffff;
                 let port = rng.below(32);
                 let state = ["blocking", "forwarding", "disabled"][rng.below(3) as usize];
                 let _ = write!(
@@ -40,7 +42,7 @@ pub fn plain(lines: usize, seed: u64) -> String {
                 );
             }
             300..=499 => {
-                let eni = rng.next() & 0xff_ffff_ffff;
+                let eni = rng.next_u64() & 0xff_ffff_ffff;
                 let _ = write!(
                     message,
                     "IPv6: ADDRCONF(NETDEV_CHANGE): eni{eni:010x}: link becomes ready"
@@ -67,7 +69,7 @@ pub fn plain(lines: usize, seed: u64) -> String {
                 let _ = write!(
                     message,
                     "device eni{:010x} entered promiscuous mode",
-                    rng.next() & 0xff_ffff_ffff
+                    rng.next_u64() & 0xff_ffff_ffff
                 );
             }
             900..=939 => {
@@ -84,7 +86,7 @@ pub fn plain(lines: usize, seed: u64) -> String {
             }
             970..=989 => {
                 let pid = 1_000 + rng.below(60_000);
-                let pod = rng.next();
+                let pod = rng.next_u64();
                 let _ = write!(
                     message,
                     "Memory cgroup out of memory: Killed process {pid} (java) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:0kB, UID:1000 pgtables:{}kB oom_score_adj:983 pod={pod:016x}",
@@ -126,24 +128,6 @@ pub fn plain(lines: usize, seed: u64) -> String {
         out.truncate(end);
     }
     out
-}
-
-/// A small, fast, well-mixed PRNG (Vigna's SplitMix64); no dependency needed
-/// for reproducible test data.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //!
 //! Both are deterministic functions of their arguments.
 
+use crate::rng::SplitMix64;
+
 use std::fmt::Write as _;
 
 /// The first stamp: 2025-01-05T00:00:00Z, ten days before the collection.
@@ -26,7 +28,7 @@ const BOOT_IDS: [&str; 2] = [
 /// (about 170 bytes each; 500,000 lines are about 85 MB), starting with a
 /// `-- Logs begin at … --` marker.
 pub fn kubelet_short(lines: usize, seed: u64) -> String {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64(seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut out = String::with_capacity(lines * 172 + 128);
     let mut now = START_US;
     // Spread the lines over about ten days.
@@ -69,7 +71,7 @@ pub fn kubelet_short(lines: usize, seed: u64) -> String {
 /// across two boots; about one entry in 500 carries a multi-line `MESSAGE`
 /// written in the binary form, and one in 1,000 a non-UTF-8 binary field.
 pub fn export(entries: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64(seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut out: Vec<u8> = Vec::with_capacity(entries * 640);
     let mut now = START_US;
     let mut monotonic: u64 = 41_000_000;
@@ -187,7 +189,7 @@ const PODS: [&str; 8] = [
 ];
 
 /// A kubelet klog message: (severity letter, `file:line`, message).
-fn kubelet_message(rng: &mut Rng) -> (char, &'static str, String) {
+fn kubelet_message(rng: &mut SplitMix64) -> (char, &'static str, String) {
     let pod = PODS[rng.below(PODS.len() as u64) as usize];
     let uid = rng.next_u64();
     match rng.below(64) {
@@ -299,31 +301,6 @@ fn civil_year(us: i64) -> (i64, u8, u8) {
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// SplitMix64: small, fast and reproducible across platforms.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        if bound == 0 {
-            0
-        } else {
-            self.next_u64() % bound
-        }
-    }
 }
 
 #[cfg(test)]

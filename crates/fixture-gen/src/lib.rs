@@ -12,3 +12,4 @@ pub mod dmesg;
 pub mod extra;
 pub mod iptables;
 pub mod journald;
+pub mod rng;

@@ -110,6 +110,10 @@ fn every_known_path() {
         ("var_log/syslog", "messages"),
         ("var_log/kube-proxy.log", "kube-proxy-log"),
         (
+            "var_log/kube-proxy-5cpw6_kube-system_kube-proxy-5f380df5ab1c.log",
+            "kube-proxy-log",
+        ),
+        (
             "var_log/containers/kube-proxy-x7k2p_kube-system_kube-proxy-0123abcd.log",
             "kube-proxy-log",
         ),
