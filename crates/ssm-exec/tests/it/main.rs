@@ -10,4 +10,5 @@
 mod document;
 mod mocks;
 mod moto;
+mod script;
 mod support;
