@@ -107,6 +107,8 @@ pub struct Collected {
 pub(crate) struct Finished {
     pub(crate) stdout: String,
     pub(crate) stderr: String,
+    /// `StandardOutputUrl`: where SSM says it wrote the full output.
+    pub(crate) stdout_url: Option<String>,
 }
 
 impl SsmExec {
@@ -240,6 +242,10 @@ impl SsmExec {
                                     .standard_error_content()
                                     .unwrap_or_default()
                                     .to_owned(),
+                                stdout_url: invocation
+                                    .standard_output_url()
+                                    .filter(|url| !url.is_empty())
+                                    .map(str::to_owned),
                             });
                         }
                         CommandInvocationStatus::Pending
@@ -342,10 +348,23 @@ impl SsmExec {
             .as_ref()
             .filter(|_| inline_cut || inline_empty)
         {
-            let key = output.key(&format!(
+            // SSM's documented layout, unless SSM names another key in our
+            // bucket under our prefix for this command (never another bucket).
+            let documented = output.key(&format!(
                 "{}/{}/awsrunShellScript/{DOCUMENT_STEP_NAME}/stdout",
                 handle.command_id, handle.instance_id
             ));
+            let key = finished
+                .stdout_url
+                .as_deref()
+                .and_then(|url| key_in_bucket(url, &output.bucket))
+                .filter(|key| {
+                    key.starts_with(&output.prefix)
+                        && key.contains(&handle.command_id)
+                        && key.ends_with("/stdout")
+                        && !key.contains("..")
+                })
+                .unwrap_or(documented);
             match self.read_object(&output.bucket, &key).await {
                 Ok(object) => {
                     encoded = object;
@@ -425,6 +444,31 @@ impl SsmExec {
     }
 }
 
+/// The object key of an S3 URL (`https://s3.<region>.amazonaws.com/<bucket>/<key>`,
+/// `https://<bucket>.s3.<region>.amazonaws.com/<key>` or `s3://<bucket>/<key>`),
+/// if the URL is in `bucket`.
+fn key_in_bucket(url: &str, bucket: &str) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return rest
+            .strip_prefix(bucket)?
+            .strip_prefix('/')
+            .map(str::to_owned);
+    }
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    let key = if host
+        .strip_prefix(bucket)
+        .is_some_and(|tail| tail.starts_with(".s3"))
+    {
+        path
+    } else if host.starts_with("s3.") || host.starts_with("s3-") {
+        path.strip_prefix(bucket)?.strip_prefix('/')?
+    } else {
+        return None;
+    };
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
 /// The first [`STDERR_HEAD_BYTES`] of a text, cut at a character boundary.
 pub(crate) fn head(text: &str) -> String {
     if text.len() <= STDERR_HEAD_BYTES {
@@ -435,4 +479,45 @@ pub(crate) fn head(text: &str) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_ssm_output_urls() {
+        let key = "out/cmd-1/i-0123456789abcdef0/awsrunShellScript/collect/stdout";
+        for url in [
+            format!("https://s3.us-west-2.amazonaws.com/diag-output/{key}"),
+            format!("https://diag-output.s3.us-west-2.amazonaws.com/{key}"),
+            format!("https://diag-output.s3.amazonaws.com/{key}"),
+            format!("s3://diag-output/{key}"),
+        ] {
+            assert_eq!(
+                key_in_bucket(&url, "diag-output").as_deref(),
+                Some(key),
+                "{url}"
+            );
+        }
+        for url in [
+            format!("https://s3.us-west-2.amazonaws.com/other-bucket/{key}"),
+            format!("https://diag-output-evil.s3.amazonaws.com/{key}"),
+            format!("https://example.com/diag-output/{key}"),
+            format!("http://s3.us-west-2.amazonaws.com/diag-output/{key}"),
+            "https://s3.us-west-2.amazonaws.com/diag-output/".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(key_in_bucket(&url, "diag-output"), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn stderr_head_cuts_at_a_character_boundary() {
+        assert_eq!(head("short"), "short");
+        let long = "é".repeat(STDERR_HEAD_BYTES);
+        let cut = head(&long);
+        assert!(cut.ends_with('…'));
+        assert!(cut.len() <= STDERR_HEAD_BYTES + '…'.len_utf8());
+    }
 }

@@ -207,6 +207,35 @@ mod tests {
         check(encoded.as_bytes(), 1000, Ok((&raw[..1000], false, true)));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_input(input in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode_output(&input, 1 << 16);
+        }
+
+        #[test]
+        fn round_trips_and_cut_output_decodes_to_a_prefix(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+            cut_per_mille in 0_usize..1000,
+        ) {
+            let encoded = encode(&raw);
+            let whole = decode_output(encoded.as_bytes(), usize::MAX).unwrap();
+            proptest::prop_assert_eq!(&whole.bytes, &raw);
+            proptest::prop_assert!(!whole.incomplete && !whole.capped);
+            // Whatever SSM cuts off, what remains decodes to a prefix of the
+            // output and is flagged incomplete, or is rejected; never garbage.
+            let cut = encoded.len() * cut_per_mille / 1000;
+            match decode_output(&encoded.as_bytes()[..cut], usize::MAX) {
+                Ok(decoded) => {
+                    proptest::prop_assert!(raw.starts_with(&decoded.bytes));
+                    proptest::prop_assert!(decoded.incomplete);
+                }
+                Err(Error::OutputDecode { .. }) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn rejects_non_output() {
         check(b"", 10, Err("printed nothing"));

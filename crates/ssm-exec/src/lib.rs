@@ -41,8 +41,16 @@
 //! rejects any other value at SendCommand, before a node sees it. The script
 //! assigns each parameter to a double-quoted variable, checks it again with
 //! `case`, and maps each artifact to one fixed, read-only command. A test
-//! reads the document and fails if a parameter is not closed or if a
-//! parameter reference appears anywhere but in such an assignment.
+//! reads the document and fails if a parameter is not closed, if a parameter
+//! reference appears anywhere but in such an assignment, if such a variable
+//! is ever expanded outside double quotes, or if the script redirects to a
+//! file or names an installer or interpreter. Another test renders the script
+//! as SSM does and runs it under `sh` (dash) and `bash`: the script is plain
+//! POSIX sh because the agent runs it with whatever `/bin/sh` the node has.
+//! The second layer is a backstop, not a substitute: textual substitution of
+//! a value containing a double quote could not be made safe by any script,
+//! which is why the closed `allowedValues` in SSM are the real gate, and why
+//! this crate never sends a value that is not a variant of a closed enum.
 //!
 //! **Pinned version.** SendCommand names the document version from
 //! [`Config::document`], never `$LATEST`, so uploading a new version changes

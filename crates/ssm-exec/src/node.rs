@@ -624,6 +624,19 @@ mod tests {
         check("10.0.1.256", Ok(NodeRef::NodeName("10.0.1.256".to_owned())));
     }
 
+    proptest::proptest! {
+        /// `InstanceId` accepts exactly what `\Ai-[0-9a-f]{8,17}\z` matches.
+        #[test]
+        fn instance_ids_match_the_anchored_pattern(input in "(i-[0-9a-fA-F]{6,19}[\n ]?)|\\PC{0,24}") {
+            let pattern = regex::Regex::new(r"\Ai-[0-9a-f]{8,17}\z").unwrap();
+            proptest::prop_assert_eq!(InstanceId::new(&input).is_ok(), pattern.is_match(&input));
+            // Classification never panics and never yields an unvalidated id.
+            if let Ok(NodeRef::InstanceId(id)) = NodeRef::parse(&input) {
+                proptest::prop_assert!(pattern.is_match(id.as_str()));
+            }
+        }
+    }
+
     #[test]
     fn cluster_names() {
         for good in ["prod", "my-cluster_2", &"c".repeat(100)] {
