@@ -1,0 +1,154 @@
+//! JRN008: the container runtime's network (the CNI) is not ready, beyond
+//! the normal seconds after boot.
+
+use node_artifacts::journald::Entry;
+use node_artifacts::journald::Journal;
+use node_artifacts::snapshot::Artifact;
+
+use crate::codes::{Need, Rule};
+use crate::context::RuleContext;
+use crate::declare_rule;
+use crate::finding::{Evidence, Finding, Subject};
+use crate::rules::kubelet::util;
+use crate::severity::Severity;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a node whose container runtime network stays not ready:
+    /// kubelet's `NetworkReady=false reason:NetworkPluginNotReady … cni
+    /// plugin not initialized` or containerd's `failed to load cni` that
+    /// persist, as opposed to the same messages in the seconds after boot,
+    /// before the `aws-node` pod has written the CNI configuration.
+    ///
+    /// ## Why is this bad?
+    /// While the CNI is not initialised, kubelet reports the node NotReady
+    /// and no pod on the pod network can get a sandbox: the node takes no
+    /// work. On EKS this means `aws-node` (the VPC CNI) is not running, is
+    /// crash-looping (IAM permissions, API server unreachable), or did not
+    /// copy its configuration to `/etc/cni/net.d`.
+    ///
+    /// ## Evidence
+    /// kubelet and containerd lines of the last boot whose parsed message or
+    /// fields contain `cni plugin not initialized`, `NetworkPluginNotReady`
+    /// or `failed to load cni`. The condition persists, and is flagged, when
+    /// the last such line is within `cni_not_ready_recent_minutes` (10) of
+    /// the collection time, or when no sign of a working network follows it
+    /// (kubelet's `just became ready`/`NodeReady`, a pod start, or a sandbox
+    /// containerd created). Boot-time messages followed by a working network
+    /// are not flagged.
+    ///
+    /// ## Severity
+    /// High.
+    ///
+    /// ## Example
+    /// ```text
+    /// "Container runtime network not ready" networkReady="NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"
+    /// ```
+    ///
+    /// ## Remediation
+    /// Check the `aws-node` pod on the node (`kubectl -n kube-system logs
+    /// aws-node-… -c aws-node`), its IAM role (`AmazonEKS_CNI_Policy`), that
+    /// it can reach the API server, and that `/etc/cni/net.d/10-aws.conflist`
+    /// exists.
+    ///
+    /// ## References
+    /// - <https://repost.aws/knowledge-center/eks-cni-plugin-troubleshooting>
+    /// - <https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/troubleshooting.md>
+    pub(crate) static META = {
+        code: "JRN008",
+        name: "CniNotInitialized",
+        group: Kubelet,
+        default_severity: High,
+        since: "0.1.0",
+    }
+}
+
+/// JRN008.
+pub(crate) static RULE: Rule = Rule {
+    meta: &META,
+    needs: &[Need::KubeletJournal],
+    check,
+};
+
+/// Whether the entry says the CNI is not ready.
+fn not_ready(entry: &Entry) -> bool {
+    [
+        "cni plugin not initialized",
+        "NetworkPluginNotReady",
+        "failed to load cni",
+    ]
+    .iter()
+    .any(|needle| util::any_text_contains(entry, needle))
+}
+
+/// Whether the entry shows a working pod network.
+fn ready(entry: &Entry) -> bool {
+    if let Some(klog) = util::klog(entry) {
+        return klog.msg.contains("just became ready")
+            || klog.msg == "Observed pod startup duration"
+            || util::kv(klog, "event") == Some("NodeReady");
+    }
+    if let Some(logfmt) = util::logfmt(entry) {
+        return logfmt.msg.as_deref().is_some_and(|msg| {
+            msg.starts_with("RunPodSandbox for") && msg.contains("returns sandbox id")
+        });
+    }
+    false
+}
+
+fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
+    let journals: Vec<&Artifact<Journal>> =
+        [util::kubelet_journal(cx), util::containerd_journal(cx)]
+            .into_iter()
+            .flatten()
+            .collect();
+    let now = util::now(cx);
+    let recent_us = cx.thresholds.cni_not_ready_recent_minutes * util::MINUTE_US;
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut count = 0u64;
+    let (mut persists_recent, mut persists_unrecovered) = (false, false);
+    for journal in journals {
+        let entries = util::current_boot(&journal.value);
+        let Some(last) = entries.iter().rposition(not_ready) else {
+            continue;
+        };
+        for entry in entries.iter().filter(|entry| not_ready(entry)) {
+            count += 1;
+            evidence.push(util::entry_evidence(journal, entry));
+        }
+        let last_time = entries[last].best_time();
+        if let (Some(now), Some(last_time)) = (now, last_time)
+            && now.0 - last_time.0 <= recent_us
+        {
+            persists_recent = true;
+        }
+        if !entries[last + 1..].iter().any(ready) {
+            persists_unrecovered = true;
+        }
+    }
+    if count == 0 || !(persists_recent || persists_unrecovered) {
+        return;
+    }
+    let why = match (persists_recent, persists_unrecovered) {
+        (true, true) => format!(
+            "the last one is within {} minutes of collection and nothing shows the network working after it",
+            cx.thresholds.cni_not_ready_recent_minutes
+        ),
+        (true, false) => format!(
+            "the last one is within {} minutes of collection",
+            cx.thresholds.cni_not_ready_recent_minutes
+        ),
+        _ => "no node-ready event, pod start or created sandbox follows the last one".to_owned(),
+    };
+    acc.push(
+        cx.finding(&META, Subject::node())
+            .evidence_all(evidence)
+            .severity(Severity::High)
+            .title("container network (CNI) not initialised")
+            .summary(format!(
+                "kubelet/containerd reported the CNI not initialised {count} times in the current boot; {why}. Pods on the pod network cannot get a sandbox and the node is NotReady."
+            ))
+            .occurrences(count)
+            .build(),
+    );
+}
