@@ -1,9 +1,9 @@
 //! JRN008: the container runtime's network (the CNI) is not ready, beyond
 //! the normal seconds after boot.
 
-use node_artifacts::journald::Entry;
-use node_artifacts::journald::Journal;
+use node_artifacts::journald::{Entry, Journal};
 use node_artifacts::snapshot::Artifact;
+use node_artifacts::time::Timestamp;
 
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
@@ -106,8 +106,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let recent_us = cx.thresholds.cni_not_ready_recent_minutes * util::MINUTE_US;
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut count = 0u64;
-    let (mut persists_recent, mut persists_unrecovered) = (false, false);
-    for journal in journals {
+    let mut last_not_ready: Option<Timestamp> = None;
+    // Entries without a time are ordered within their own journal only.
+    let mut undated_unrecovered = false;
+    for journal in &journals {
         let entries = util::current_boot(&journal.value);
         let Some(last) = entries.iter().rposition(not_ready) else {
             continue;
@@ -116,16 +118,23 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             count += 1;
             evidence.push(util::entry_evidence(journal, entry));
         }
-        let last_time = entries[last].best_time();
-        if let (Some(now), Some(last_time)) = (now, last_time)
-            && now.0 - last_time.0 <= recent_us
-        {
-            persists_recent = true;
-        }
-        if !entries[last + 1..].iter().any(ready) {
-            persists_unrecovered = true;
+        match entries[last].best_time() {
+            Some(time) => last_not_ready = last_not_ready.max(Some(time)),
+            None => undated_unrecovered |= !entries[last + 1..].iter().any(ready),
         }
     }
+    let persists_recent =
+        matches!((now, last_not_ready), (Some(now), Some(last)) if now.0 - last.0 <= recent_us);
+    // A working network in either journal after the last complaint in
+    // either one means the complaints were the boot-time window.
+    let persists_unrecovered = undated_unrecovered
+        || last_not_ready.is_some_and(|last| {
+            !journals.iter().any(|journal| {
+                util::current_boot(&journal.value)
+                    .iter()
+                    .any(|entry| ready(entry) && entry.best_time().is_some_and(|time| time > last))
+            })
+        });
     if count == 0 || !(persists_recent || persists_unrecovered) {
         return;
     }
