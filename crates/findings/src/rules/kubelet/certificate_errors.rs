@@ -133,7 +133,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 .severity(Severity::High)
                 .title(format!("{component}: x509 {kind} ({count}×)"))
                 .summary(format!(
-                    "{component} failed TLS verification {count} times because of {}.",
+                    "{component} failed TLS verification {count} time(s) because of {}.",
                     describe(kind)
                 ))
                 .occurrences(count)
