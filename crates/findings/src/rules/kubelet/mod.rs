@@ -12,6 +12,8 @@ mod node_status_update_failing;
 mod pleg_not_healthy;
 mod pod_sandbox_creation_failing;
 mod pods_evicted_under_pressure;
+#[cfg(test)]
+mod scenarios;
 mod util;
 mod vpc_cni_ip_addresses_exhausted;
 mod vpc_cni_warm_pool_misfit;
