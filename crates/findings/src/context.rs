@@ -75,6 +75,9 @@ pub struct Thresholds {
     /// Minutes before collection within which a `cni plugin not initialized`
     /// message means the CNI is still not ready (10).
     pub cni_not_ready_recent_minutes: i64,
+    /// Failures of one probe of one container before they are reported (3,
+    /// kubelet's default `failureThreshold`).
+    pub probe_failures_min: usize,
 }
 
 impl Default for Thresholds {
@@ -95,6 +98,7 @@ impl Default for Thresholds {
             containerd_error_burst: 50,
             segfault_storm: 10,
             cni_not_ready_recent_minutes: 10,
+            probe_failures_min: 3,
         }
     }
 }

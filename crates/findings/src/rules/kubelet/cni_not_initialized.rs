@@ -33,8 +33,9 @@ declare_rule! {
     /// or `failed to load cni`. The condition persists, and is flagged, when
     /// the last such line is within `cni_not_ready_recent_minutes` (10) of
     /// the collection time, or when no sign of a working network follows it
-    /// (kubelet's `just became ready`/`NodeReady`, a pod start, or a sandbox
-    /// containerd created). Boot-time messages followed by a working network
+    /// (kubelet's `just became ready`/`NodeReady`, or the VPC CNI plugin's
+    /// successful `Received add network response … Success:true`; pod
+    /// starts do not count, host-network pods start without a CNI). Boot-time messages followed by a working network
     /// are not flagged.
     ///
     /// ## Severity
@@ -81,19 +82,14 @@ fn not_ready(entry: &Entry) -> bool {
     .any(|needle| util::any_text_contains(entry, needle))
 }
 
-/// Whether the entry shows a working pod network.
+/// Whether the entry shows a working pod network: kubelet's node Ready
+/// transition (Ready requires the runtime's network to be ready). Pod starts
+/// and created sandboxes are not signals: host-network pods (aws-node and
+/// kube-proxy themselves) start without the CNI.
 fn ready(entry: &Entry) -> bool {
-    if let Some(klog) = util::klog(entry) {
-        return klog.msg.contains("just became ready")
-            || klog.msg == "Observed pod startup duration"
-            || util::kv(klog, "event") == Some("NodeReady");
-    }
-    if let Some(logfmt) = util::logfmt(entry) {
-        return logfmt.msg.as_deref().is_some_and(|msg| {
-            msg.starts_with("RunPodSandbox for") && msg.contains("returns sandbox id")
-        });
-    }
-    false
+    util::klog(entry).is_some_and(|klog| {
+        klog.msg.contains("just became ready") || util::kv(klog, "event") == Some("NodeReady")
+    })
 }
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
@@ -127,13 +123,28 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         matches!((now, last_not_ready), (Some(now), Some(last)) if now.0 - last.0 <= recent_us);
     // A working network in either journal after the last complaint in
     // either one means the complaints were the boot-time window.
+    // A working network after the last complaint in either journal means
+    // the complaints were the boot-time window: kubelet's Ready transition,
+    // or the VPC CNI plugin answering an ADD successfully.
+    let cni_success_after = |last: Timestamp| {
+        cx.snapshot.cni_logs.iter().any(|artifact| {
+            artifact.value.entries.iter().any(|entry| {
+                entry.time.is_some_and(|time| time > last)
+                    && entry.msg.as_deref().is_some_and(|msg| {
+                        msg.starts_with("Received add network response")
+                            && msg.contains("Success:true")
+                    })
+            })
+        })
+    };
     let persists_unrecovered = undated_unrecovered
         || last_not_ready.is_some_and(|last| {
-            !journals.iter().any(|journal| {
-                util::current_boot(&journal.value)
-                    .iter()
-                    .any(|entry| ready(entry) && entry.best_time().is_some_and(|time| time > last))
-            })
+            !cni_success_after(last)
+                && !journals.iter().any(|journal| {
+                    util::current_boot(&journal.value).iter().any(|entry| {
+                        ready(entry) && entry.best_time().is_some_and(|time| time > last)
+                    })
+                })
         });
     if count == 0 || !(persists_recent || persists_unrecovered) {
         return;
@@ -147,7 +158,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             "the last one is within {} minutes of collection",
             cx.thresholds.cni_not_ready_recent_minutes
         ),
-        _ => "no node-ready event, pod start or created sandbox follows the last one".to_owned(),
+        _ => "no node-ready event or successful CNI ADD follows the last one".to_owned(),
     };
     acc.push(
         cx.finding(&META, Subject::node())

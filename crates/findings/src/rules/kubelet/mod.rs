@@ -4,6 +4,7 @@
 mod api_server_unauthorized;
 mod certificate_errors;
 mod cni_not_initialized;
+mod container_probes_failing;
 mod containerd_error_burst;
 mod image_pull_failing;
 mod kubelet_restarting_repeatedly;
@@ -35,11 +36,13 @@ pub(crate) static RULES: &[&Rule] = &[
     &pod_sandbox_creation_failing::RULE,
     &containerd_error_burst::RULE,
     &node_condition_reported::RULE,
+    &container_probes_failing::RULE,
 ];
 
 /// Pairs of codes whose findings explain one another.
 pub(crate) static RELATED: &[(&str, &str)] = &[
     ("CNI001", "CNI002"),
+    ("CTK001", "JRN012"),
     ("CNI001", "JRN009"),
     ("JRN001", "JRN011"),
     ("JRN002", "JRN003"),
@@ -48,4 +51,5 @@ pub(crate) static RELATED: &[(&str, &str)] = &[
     ("JRN006", "JRN011"),
     ("JRN008", "JRN009"),
     ("JRN009", "JRN010"),
+    ("JRN011", "JRN012"),
 ];

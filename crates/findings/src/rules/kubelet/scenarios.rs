@@ -79,6 +79,14 @@ fn conntrack_exhaustion_symptoms_at_most_medium() {
         return;
     };
     at_most(&findings, Severity::Medium);
+    // The restart of shop/cart is reported, as a symptom (medium) linked to
+    // the conntrack table finding.
+    let cart = of(&findings, "JRN012")
+        .into_iter()
+        .find(|finding| finding.subject.key == "shop/cart-5f7b9c6d48-swbgz/cart:liveness")
+        .unwrap();
+    assert_eq!(cart.severity, Severity::Medium);
+    assert!(!cart.related.is_empty(), "linked to CTK001");
 }
 
 #[test]
