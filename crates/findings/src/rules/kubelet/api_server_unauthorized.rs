@@ -79,7 +79,7 @@ fn unauthorized(text: &str) -> bool {
 }
 
 fn image_pull(entry: &Entry) -> bool {
-    util::texts(entry).iter().any(|text| {
+    util::texts(entry).any(|text| {
         util::contains_ignore_case(text, "pull") && util::contains_ignore_case(text, "image")
     })
 }
@@ -95,7 +95,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         if util::klog(entry).is_none() || image_pull(entry) {
             continue;
         }
-        if !util::texts(entry).into_iter().any(unauthorized) {
+        if !util::texts(entry).any(unauthorized) {
             continue;
         }
         builder = builder.seen(entry.best_time());

@@ -88,7 +88,7 @@ fn x509_kind(text: &str) -> Option<&'static str> {
 }
 
 fn entry_kind(entry: &Entry) -> Option<&'static str> {
-    util::texts(entry).into_iter().find_map(x509_kind)
+    util::texts(entry).find_map(x509_kind)
 }
 
 fn describe(kind: &str) -> &'static str {

@@ -96,6 +96,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         })
         .filter_map(|entry| Some((entry.best_time()?, entry)))
         .collect();
+    // Windows need time order; a journal merged from several sources may
+    // not be in it.
+    let mut errors = errors;
+    errors.sort_by_key(|(time, _)| *time);
     let times: Vec<Timestamp> = errors.iter().map(|(time, _)| *time).collect();
     let (count, first, last) = util::densest_window(&times, WINDOW_MINUTES * util::MINUTE_US);
     let threshold = cx.thresholds.containerd_error_burst;

@@ -161,7 +161,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 continue;
             };
             let per = images.entry(image).or_default();
-            let why = reason(&util::texts(entry));
+            let why = reason(&util::texts(entry).collect::<Vec<_>>());
             if per.reason.is_none() || why != "see the error text" {
                 per.reason = Some(why);
             }

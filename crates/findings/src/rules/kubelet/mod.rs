@@ -14,6 +14,8 @@ mod pleg_not_healthy;
 mod pod_sandbox_creation_failing;
 mod pods_evicted_under_pressure;
 #[cfg(test)]
+mod robustness;
+#[cfg(test)]
 mod scenarios;
 mod util;
 mod vpc_cni_ip_addresses_exhausted;

@@ -148,7 +148,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         {
             total_us += (now.0 - since.0).max(0);
         }
-        let duration = util::human_seconds(total_us / 1_000_000);
+        let duration = util::human_seconds(total_us.max(0) / 1_000_000);
         let label = if condition == "NotReady" {
             "Ready=False (NotReady)".to_owned()
         } else {

@@ -60,28 +60,31 @@ pub(crate) fn pair<'k>(logfmt: &'k Logfmt, key: &str) -> Option<&'k str> {
 /// The parsed texts of a record: the klog or logfmt message and every value
 /// of its key/value pairs (where Go errors such as `err="x509: …"` live).
 /// For an entry whose message did not parse as either, the message itself.
-pub(crate) fn texts(entry: &Entry) -> Vec<&str> {
-    match &entry.inner {
-        Some(Inner::Klog(klog)) => std::iter::once(klog.msg.as_str())
-            .chain(klog.kv.iter().map(|pair| pair.value.as_str()))
-            .collect(),
-        Some(Inner::Logfmt(logfmt)) => logfmt
+/// An iterator, so that rules scanning every entry allocate nothing.
+pub(crate) fn texts(entry: &Entry) -> impl Iterator<Item = &str> {
+    let (klog, logfmt, json, raw) = match &entry.inner {
+        Some(Inner::Klog(klog)) => (Some(klog), None, None, None),
+        Some(Inner::Logfmt(logfmt)) => (None, Some(logfmt), None, None),
+        Some(Inner::Json(json)) => (None, None, json.msg.as_deref(), None),
+        None => (None, None, None, entry.text()),
+    };
+    let klog_texts = klog.into_iter().flat_map(|klog| {
+        std::iter::once(klog.msg.as_str()).chain(klog.kv.iter().map(|pair| pair.value.as_str()))
+    });
+    let logfmt_texts = logfmt.into_iter().flat_map(|logfmt| {
+        logfmt
             .msg
             .as_deref()
             .into_iter()
             .chain(logfmt.pairs.iter().map(|pair| pair.value.as_str()))
-            .collect(),
-        Some(Inner::Json(json)) => json.msg.as_deref().into_iter().collect(),
-        None => entry.text().into_iter().collect(),
-    }
+    });
+    klog_texts.chain(logfmt_texts).chain(json).chain(raw)
 }
 
 /// Whether any parsed text of the entry contains `needle`, ASCII
 /// case-insensitively.
 pub(crate) fn any_text_contains(entry: &Entry, needle: &str) -> bool {
-    texts(entry)
-        .iter()
-        .any(|text| contains_ignore_case(text, needle))
+    texts(entry).any(|text| contains_ignore_case(text, needle))
 }
 
 /// ASCII case-insensitive substring test, without allocating.
