@@ -107,10 +107,21 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             continue;
         };
         let msg = klog.msg.as_str();
-        if !msg.starts_with("Eviction manager:") {
+        // Structured since 1.21 (`"Eviction manager: …" k="v"`); older
+        // kubelets wrote `eviction manager: pod ns/name is evicted
+        // successfully` unstructured, in lower case.
+        if !msg
+            .get(..17)
+            .is_some_and(|head| head.eq_ignore_ascii_case("Eviction manager:"))
+        {
             continue;
         }
-        if let Some(name) = util::kv(klog, "resourceName") {
+        let reclaiming = util::kv(klog, "resourceName").or_else(|| {
+            msg.find("attempting to reclaim ")
+                .map(|at| msg[at + "attempting to reclaim ".len()..].trim())
+                .filter(|name| !name.is_empty() && !name.contains(' '))
+        });
+        if let Some(name) = reclaiming {
             current = Some(name.to_owned());
         }
         let Some(name) = current.clone() else {
@@ -121,9 +132,12 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         if !per.resource_names.contains(&name) {
             per.resource_names.push(name);
         }
-        if msg.contains("pod is evicted successfully")
-            && let Some(pod) = util::kv(klog, "pod")
-        {
+        let evicted_pod = if msg.contains("is evicted successfully") {
+            util::kv(klog, "pod").or_else(|| util::between(msg, " pod ", " is evicted"))
+        } else {
+            None
+        };
+        if let Some(pod) = evicted_pod {
             per.pods.push((pod.to_owned(), entry.best_time()));
             per.evidence.push(util::entry_evidence(journal, entry));
         } else if msg.contains("attempting to reclaim") || msg.contains("must evict") {
