@@ -92,7 +92,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut evidence = Vec::new();
     let mut last_msg = None;
     for entry in &journal.value.entries {
-        if util::klog(entry).is_none() || image_pull(entry) {
+        if !util::mentions(entry, &["Unauthorized", "credentials", "401"])
+            || util::klog(entry).is_none()
+            || image_pull(entry)
+        {
             continue;
         }
         if !util::texts(entry).any(unauthorized) {

@@ -88,6 +88,9 @@ fn x509_kind(text: &str) -> Option<&'static str> {
 }
 
 fn entry_kind(entry: &Entry) -> Option<&'static str> {
+    if !util::mentions(entry, &["x509: "]) {
+        return None;
+    }
     util::texts(entry).find_map(x509_kind)
 }
 

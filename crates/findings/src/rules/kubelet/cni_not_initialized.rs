@@ -73,6 +73,9 @@ pub(crate) static RULE: Rule = Rule {
 
 /// Whether the entry says the CNI is not ready.
 fn not_ready(entry: &Entry) -> bool {
+    if !util::mentions(entry, &["cni", "CNI", "NetworkPluginNotReady"]) {
+        return false;
+    }
     [
         "cni plugin not initialized",
         "NetworkPluginNotReady",

@@ -95,6 +95,9 @@ fn image_after_phrase(text: &str) -> Option<String> {
 
 /// The image and whether the entry is a pull failure.
 fn pull_failure(entry: &Entry) -> Option<String> {
+    if !util::mentions(entry, &["ull", "mage"]) {
+        return None;
+    }
     if let Some(klog) = util::klog(entry) {
         let err = util::kv(klog, "err").unwrap_or("");
         let is_failure = klog.msg.contains("PullImage from image service failed")

@@ -82,6 +82,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut evidence = Vec::new();
     let (mut count, mut last_err, mut last_time) = (0u64, None, None);
     for entry in &journal.value.entries {
+        if !util::mentions(entry, &["pdat", "lease"]) {
+            continue;
+        }
         let Some(klog) = util::klog(entry) else {
             continue;
         };

@@ -68,6 +68,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut count = 0u64;
     let mut longest: Option<(f64, String)> = None;
     for entry in &journal.value.entries {
+        if !util::mentions(entry, &["PLEG"]) {
+            continue;
+        }
         let Some(klog) = util::klog(entry) else {
             continue;
         };

@@ -155,6 +155,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         let mut condition_logged = false;
         for entry in &journal.value.entries {
             if let Some(klog) = util::klog(entry)
+                && klog.msg == "Recording event message for node"
                 && util::kv(klog, "event").is_some_and(|event| events.contains(&event))
             {
                 condition_logged = true;

@@ -81,6 +81,16 @@ pub(crate) fn texts(entry: &Entry) -> impl Iterator<Item = &str> {
     klog_texts.chain(logfmt_texts).chain(json).chain(raw)
 }
 
+/// A fast pre-filter: whether the entry's raw `MESSAGE` contains one of
+/// `needles` (case-sensitively). Parsed fields are unquoted substrings of the
+/// message, so an entry that fails this cannot match on its fields; rules
+/// still decide on the parsed fields. Binary messages pass.
+pub(crate) fn mentions(entry: &Entry, needles: &[&str]) -> bool {
+    entry
+        .text()
+        .is_none_or(|text| needles.iter().any(|needle| text.contains(needle)))
+}
+
 /// Whether any parsed text of the entry contains `needle`, ASCII
 /// case-insensitively.
 pub(crate) fn any_text_contains(entry: &Entry, needle: &str) -> bool {
