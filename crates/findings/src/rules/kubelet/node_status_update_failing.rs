@@ -27,8 +27,8 @@ declare_rule! {
     ///
     /// ## Why is this bad?
     /// The control plane decides a node is alive from its lease (renewed
-    /// every 10 s) and status; after `node-monitor-grace-period` (40 s
-    /// before 1.32, 50 s since) without either, the node is marked
+    /// every 10 s) and status; after `node-monitor-grace-period` (tens of
+    /// seconds) without either, the node is marked
     /// `Unknown`/NotReady and, five minutes later, its pods are evicted.
     /// Failures usually mean the API server is unreachable from the node
     /// (security groups, endpoint access, DNS, proxy), throttled, or

@@ -56,9 +56,9 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Size `MINIMUM_IP_TARGET` to the pods a node normally runs and keep
-    /// `WARM_IP_TARGET` small but not tiny (the VPC CNI documentation's
-    /// examples use 2–5 with a matching minimum), or enable prefix delegation
-    /// on subnets with free /28 blocks.
+    /// `WARM_IP_TARGET` a few addresses above zero, so that bursts are served
+    /// from the pool without hoarding; or enable prefix delegation on
+    /// subnets with free /28 blocks.
     ///
     /// ## References
     /// - <https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md>
