@@ -139,18 +139,31 @@ fn ipam_exhaustion() {
         return;
     };
     let exhausted = of(&findings, "CNI001");
-    assert_eq!(exhausted.len(), 1);
-    assert_eq!(exhausted[0].severity, Severity::Critical);
+    assert_eq!(exhausted.len(), 2, "the datastore and the subnet");
+    let datastore = exhausted
+        .iter()
+        .find(|finding| finding.subject.canonical() == "ipam:datastore")
+        .unwrap();
+    assert_eq!(datastore.severity, Severity::Critical);
     assert!(
-        exhausted[0]
-            .summary
-            .contains("InsufficientFreeAddressesInSubnet")
-    );
-    assert!(
-        exhausted[0]
+        datastore
             .sources
             .iter()
             .any(|source| source == "ipamd/enis.json")
+    );
+    let subnet = exhausted
+        .iter()
+        .find(|finding| finding.subject.canonical() == "ipam:subnet")
+        .unwrap();
+    assert_eq!(
+        subnet.severity,
+        Severity::Critical,
+        "the cause of failing pods"
+    );
+    assert!(
+        subnet.summary.contains("AllocIPAddresses, AllocENI"),
+        "{}",
+        subnet.summary
     );
 
     let mut pods: Vec<&str> = of(&findings, "JRN009")

@@ -9,8 +9,9 @@ use crate::severity::Severity;
 
 declare_rule! {
     /// ## What it does
-    /// Flags a node whose VPC CNI (ipamd) ran out of pod IP addresses, or
-    /// could not get more because the subnet has no free address left.
+    /// Flags a node whose VPC CNI (ipamd) ran out of pod IP addresses
+    /// (subject `ipam:datastore`), and, as a separate finding, a subnet with
+    /// no free address left for ipamd to take (subject `ipam:subnet`).
     ///
     /// ## Why is this bad?
     /// Every new pod on the pod network needs an address from ipamd's warm
@@ -24,15 +25,17 @@ declare_rule! {
     /// `ipamd.log` error lines `AssignIPv4Address: no available IP/Prefix
     /// addresses` (the datastore is empty), `ipamd.log` lines carrying
     /// `InsufficientFreeAddressesInSubnet` (on `AllocIPAddresses` when adding
-    /// addresses to an ENI and on `AllocENI` when attaching a new one), the
+    /// addresses to an ENI and on `AllocENI` when attaching a new one) with
+    /// ipamd's `Found ENI … that has less than the maximum number of
+    /// IP/Prefixes addresses allocated` as supporting evidence, the
     /// plugin's `Failed to assign an IP address to container` lines, and
     /// `ipamd/enis.json` when it shows every address held assigned
     /// (`TotalIPs` = `AssignedIPs`).
     ///
     /// ## Severity
-    /// Critical when the datastore is exhausted (pods are failing); high when
-    /// only the subnet exhaustion is logged (the warm pool still has
-    /// addresses, but cannot grow).
+    /// The datastore finding is critical (pods are failing). The subnet
+    /// finding is high, critical when the datastore is exhausted as well
+    /// (the subnet is then why pods fail).
     ///
     /// ## Example
     /// ```text
@@ -68,11 +71,12 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
-    let mut builder = cx.finding(&META, Subject::node());
-    let (mut exhausted, mut subnet, mut plugin_failures) = (0u64, 0u64, 0u64);
-    let mut subnet_calls: Vec<&'static str> = Vec::new();
-    let (mut exhausted_evidence, mut subnet_evidence, mut plugin_evidence) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let mut datastore = cx.finding(&META, Subject::new("ipam", "datastore"));
+    let mut subnet = cx.finding(&META, Subject::new("ipam", "subnet"));
+    let (mut exhausted, mut refused, mut plugin_failures) = (0u64, 0u64, 0u64);
+    let mut refused_calls: Vec<&'static str> = Vec::new();
+    let (mut exhausted_evidence, mut refused_evidence, mut plugin_evidence, mut below_capacity) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for artifact in &cx.snapshot.cni_logs {
         for entry in &artifact.value.entries {
             let Some(msg) = entry.msg.as_deref() else {
@@ -81,88 +85,104 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             let is_error = matches!(entry.level.as_deref(), Some("error" | "warn" | "fatal"));
             if is_error && msg.contains("no available IP/Prefix addresses") {
                 exhausted += 1;
-                builder = builder.seen(entry.time);
+                datastore = datastore.seen(entry.time);
                 exhausted_evidence.push(util::cni_evidence(artifact, entry));
             } else if msg.contains("InsufficientFreeAddressesInSubnet") {
-                subnet += 1;
+                refused += 1;
                 let call = if msg.contains("AllocENI") {
                     "AllocENI"
                 } else {
                     "AllocIPAddresses"
                 };
-                if !subnet_calls.contains(&call) {
-                    subnet_calls.push(call);
+                if !refused_calls.contains(&call) {
+                    refused_calls.push(call);
                 }
-                builder = builder.seen(entry.time);
-                subnet_evidence.push(util::cni_evidence(artifact, entry));
+                subnet = subnet.seen(entry.time);
+                refused_evidence.push(util::cni_evidence(artifact, entry));
             } else if is_error && msg.starts_with("Failed to assign an IP address to container") {
                 plugin_failures += 1;
                 plugin_evidence.push(util::cni_evidence(artifact, entry));
+            } else if msg.contains("has less than the maximum number of IP/Prefixes addresses") {
+                below_capacity.push(util::cni_evidence(artifact, entry));
             }
         }
     }
-    if exhausted == 0 && subnet == 0 {
-        return;
+
+    // The subnet: the cause, which nothing on the node can fix.
+    if refused > 0 {
+        let mut summary = format!(
+            "EC2 refused {refused} of ipamd's requests for more addresses ({}) with `InsufficientFreeAddressesInSubnet`: the subnet of the node's ENIs has no free address left, so the warm pool cannot grow and no ENI can be attached.",
+            refused_calls.join(", ")
+        );
+        if !below_capacity.is_empty() {
+            summary.push_str(
+                " ipamd found ENIs below their address capacity: they are short because of the subnet, not because of a limit or the configuration.",
+            );
+        }
+        if exhausted > 0 {
+            summary.push_str(" The pool is already empty: pods are failing because of it.");
+        }
+        acc.push(
+            subnet
+                .evidence_all(util::sample(refused_evidence, 8))
+                .evidence_all(util::sample(below_capacity, 2))
+                .severity(if exhausted > 0 {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                })
+                .title("subnet has no free addresses for the VPC CNI (InsufficientFreeAddressesInSubnet)")
+                .summary(summary)
+                .occurrences(refused)
+                .build(),
+        );
     }
-    // Samples of each kind, so that the plugin's and the subnet's lines are
-    // not crowded out by the datastore's under the evidence cap.
-    builder = builder
-        .evidence_all(util::sample(exhausted_evidence, 6))
-        .evidence_all(util::sample(subnet_evidence, 6))
-        .evidence_all(util::sample(plugin_evidence, 3));
-    let mut summary = String::new();
+
+    // The datastore: what pods on this node run into.
     if exhausted > 0 {
-        summary.push_str(&format!(
+        let mut summary = format!(
             "ipamd's datastore had no address to assign {exhausted} times (`no available IP/Prefix addresses`)."
-        ));
-    }
-    if subnet > 0 {
-        summary.push_str(&format!(
-            " EC2 refused {subnet} requests for more addresses ({}) with `InsufficientFreeAddressesInSubnet`: the subnet has no free address left, so the pool cannot grow.",
-            subnet_calls.join(", ")
-        ));
-    }
-    if plugin_failures > 0 {
-        summary.push_str(&format!(
-            " The CNI plugin failed to assign an address to {plugin_failures} containers."
-        ));
-    }
-    if let Some(enis) = &cx.snapshot.enis {
-        let total = enis
-            .value
-            .total_ips
-            .unwrap_or(enis.value.addresses().count() as u64);
-        let assigned = enis
-            .value
-            .assigned_ips
-            .unwrap_or(enis.value.assigned() as u64);
-        if total > 0 && assigned >= total {
+        );
+        if plugin_failures > 0 {
             summary.push_str(&format!(
-                " ipamd/enis.json: {assigned} of {total} addresses on {} ENIs are assigned.",
-                enis.value.enis.len()
-            ));
-            builder = builder.evidence(Evidence::line(
-                &enis.path,
-                1,
-                &format!("TotalIPs {total}, AssignedIPs {assigned}"),
+                " The CNI plugin failed to assign an address to {plugin_failures} containers."
             ));
         }
+        if let Some(enis) = &cx.snapshot.enis {
+            let total = enis
+                .value
+                .total_ips
+                .unwrap_or(enis.value.addresses().count() as u64);
+            let assigned = enis
+                .value
+                .assigned_ips
+                .unwrap_or(enis.value.assigned() as u64);
+            if total > 0 && assigned >= total {
+                summary.push_str(&format!(
+                    " ipamd/enis.json: {assigned} of {total} addresses on {} ENIs are assigned.",
+                    enis.value.enis.len()
+                ));
+                datastore = datastore.evidence(Evidence::line(
+                    &enis.path,
+                    1,
+                    &format!("TotalIPs {total}, AssignedIPs {assigned}"),
+                ));
+            }
+        }
+        if refused > 0 {
+            summary.push_str(
+                " The pool cannot grow: the subnet has no free address (see the subnet finding).",
+            );
+        }
+        acc.push(
+            datastore
+                .evidence_all(util::sample(exhausted_evidence, 8))
+                .evidence_all(util::sample(plugin_evidence, 4))
+                .severity(Severity::Critical)
+                .title("VPC CNI out of pod IP addresses")
+                .summary(summary)
+                .occurrences(exhausted)
+                .build(),
+        );
     }
-    let title = if exhausted > 0 {
-        "VPC CNI out of pod IP addresses"
-    } else {
-        "VPC CNI cannot grow its address pool: subnet has no free addresses"
-    };
-    acc.push(
-        builder
-            .severity(if exhausted > 0 {
-                Severity::Critical
-            } else {
-                Severity::High
-            })
-            .title(title)
-            .summary(summary.trim_start().to_owned())
-            .occurrences(exhausted + subnet)
-            .build(),
-    );
 }
