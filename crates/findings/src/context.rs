@@ -72,6 +72,12 @@ pub struct Thresholds {
     pub containerd_error_burst: usize,
     /// Segfaults that make a storm (10).
     pub segfault_storm: usize,
+    /// Minutes before collection within which a `cni plugin not initialized`
+    /// message means the CNI is still not ready (10).
+    pub cni_not_ready_recent_minutes: i64,
+    /// Failures of one probe of one container before they are reported (3,
+    /// kubelet's default `failureThreshold`).
+    pub probe_failures_min: usize,
 }
 
 impl Default for Thresholds {
@@ -91,6 +97,8 @@ impl Default for Thresholds {
             restart_window_minutes: 20,
             containerd_error_burst: 50,
             segfault_storm: 10,
+            cni_not_ready_recent_minutes: 10,
+            probe_failures_min: 3,
         }
     }
 }
