@@ -44,7 +44,7 @@ pub(crate) fn logfmt(entry: &Entry) -> Option<&Logfmt> {
 pub(crate) fn kv<'k>(klog: &'k Klog, key: &str) -> Option<&'k str> {
     klog.kv
         .iter()
-        .find(|pair| pair.key == key)
+        .find(|pair| &*pair.key == key)
         .map(|pair| pair.value.as_str())
 }
 
@@ -53,7 +53,7 @@ pub(crate) fn pair<'k>(logfmt: &'k Logfmt, key: &str) -> Option<&'k str> {
     logfmt
         .pairs
         .iter()
-        .find(|pair| pair.key == key)
+        .find(|pair| &*pair.key == key)
         .map(|pair| pair.value.as_str())
 }
 
