@@ -72,6 +72,17 @@ pub struct Thresholds {
     pub containerd_error_burst: usize,
     /// Segfaults that make a storm (10).
     pub segfault_storm: usize,
+    /// Conntrack entries kube-proxy sets per CPU (32,768, its
+    /// `conntrack.maxPerCore` default); `nf_conntrack_max` below this times
+    /// the CPU count is low.
+    pub conntrack_max_per_core: u64,
+    /// Filesystem space or inode use, in percent, that is high (90).
+    pub filesystem_use_high: u8,
+    /// Filesystem space or inode use, in percent, that is critical (97).
+    pub filesystem_use_critical: u8,
+    /// Neighbour entries needed per pod: `gc_thresh3` below this times
+    /// `maxPods` is small (4).
+    pub neigh_entries_per_pod: u64,
 }
 
 impl Default for Thresholds {
@@ -91,6 +102,10 @@ impl Default for Thresholds {
             restart_window_minutes: 20,
             containerd_error_burst: 50,
             segfault_storm: 10,
+            conntrack_max_per_core: 32_768,
+            filesystem_use_high: 90,
+            filesystem_use_critical: 97,
+            neigh_entries_per_pod: 4,
         }
     }
 }
