@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use node_artifacts::kubelet_config::Threshold;
 use node_artifacts::storage::DfRow;
 
-use crate::codes::Rule;
+use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
@@ -70,7 +70,7 @@ declare_rule! {
 /// NET008.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
-    needs: &[],
+    needs: &[Need::Mounts],
     check,
 };
 
@@ -224,27 +224,27 @@ fn kubelet_role(
     let signal = |name: &str, default: &str| {
         eviction
             .and_then(|map| map.get(name))
-            .map_or_else(|| format!("{default} (kubelet's default)"), threshold_text)
+            .map_or_else(|| format!("{default} (the default)"), threshold_text)
     };
-    let mut roles = Vec::new();
+    let mut sentences = Vec::new();
     if nodefs {
-        roles.push(format!(
-            "It holds /var/lib/kubelet (kubelet's nodefs: pods are evicted when nodefs.available < {} or nodefs.inodesFree < {})",
+        sentences.push(format!(
+            "It holds /var/lib/kubelet, kubelet's nodefs: pods are evicted when nodefs.available < {} or nodefs.inodesFree < {}.",
             signal("nodefs.available", "10%"),
             signal("nodefs.inodesFree", "5%")
         ));
     }
     if imagefs {
-        roles.push(format!(
-            "{} /var/lib/containerd (imagefs: images are garbage-collected from 85% use, pods evicted when imagefs.available < {})",
-            if nodefs { "and" } else { "It holds" },
+        sentences.push(format!(
+            "It holds /var/lib/containerd, the imagefs: images are garbage-collected from 85% use and pods evicted when imagefs.available < {}.",
             signal("imagefs.available", "15%")
         ));
     }
-    Some(format!(
-        "{}; the node reports DiskPressure and takes no new pods once a signal crosses its threshold.",
-        roles.join(" ")
-    ))
+    sentences.push(
+        "The node reports DiskPressure and takes no new pods once a signal crosses its threshold."
+            .to_owned(),
+    );
+    Some(sentences.join(" "))
 }
 
 fn threshold_text(threshold: &Threshold) -> String {

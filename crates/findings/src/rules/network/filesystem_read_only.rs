@@ -3,7 +3,7 @@
 use node_artifacts::dmesg::KernelEventKind;
 use node_artifacts::storage::Mount;
 
-use crate::codes::Rule;
+use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
@@ -63,7 +63,7 @@ declare_rule! {
 /// NET009.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
-    needs: &[],
+    needs: &[Need::Mounts],
     check,
 };
 

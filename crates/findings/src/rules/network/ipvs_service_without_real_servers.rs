@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use node_artifacts::ipvs::{Protocol, VirtualService};
 
-use crate::codes::Rule;
+use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
@@ -60,7 +60,7 @@ declare_rule! {
 /// NET010.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
-    needs: &[],
+    needs: &[Need::Ipvs],
     check,
 };
 

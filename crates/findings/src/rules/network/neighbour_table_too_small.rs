@@ -107,7 +107,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             .filter_map(|key| evidence::sysctl_key(snapshot, key)),
         );
     let mut summary = match (gc_thresh3, max_pods, wanted) {
-        (Some(limit), Some((_, max_pods)), Some(wanted)) => format!(
+        (Some(limit), Some((_, max_pods)), Some(wanted)) if undersized => format!(
             "The neighbour table holds at most {limit} entries (gc_thresh3) for a node of up to \
              {max_pods} pods, below the {wanted} wanted ({} per pod slot).",
             cx.thresholds.neigh_entries_per_pod

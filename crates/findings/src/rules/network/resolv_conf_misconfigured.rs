@@ -143,7 +143,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 ))
                 .summary(format!(
                     "The node's resolv.conf lists {} nameservers but the resolver uses only the \
-                     first {MAX_NAMESERVERS}: {} never receive a query, and kubelet omits them from \
+                     first {MAX_NAMESERVERS}: {} are never queried, and kubelet omits them from \
                      the resolv.conf of dnsPolicy Default pods.",
                     conf.nameservers.len(),
                     ignored.join(", ")
