@@ -27,8 +27,7 @@ declare_rule! {
     /// `net.ipv4.ip_local_port_range` in `sysctls/sysctl_all.txt`.
     ///
     /// ## Severity
-    /// Medium. High when fewer than 4,096 ports remain, or the range is
-    /// inverted or empty (the kernel then has no ephemeral port to give).
+    /// Medium. High when fewer than 4,096 ports remain.
     ///
     /// ## Example
     /// ```text
@@ -70,7 +69,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some((low, high)) = sysctl.value.ip_local_port_range() else {
         return;
     };
-    // The range is inclusive at both ends; an inverted range holds nothing.
+    // The range is inclusive at both ends. The kernel refuses an inverted
+    // range, but a dump edited by hand may hold one: it counts as empty.
     let width = if high >= low {
         u32::from(high) - u32::from(low) + 1
     } else {

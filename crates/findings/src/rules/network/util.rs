@@ -145,3 +145,107 @@ pub(crate) fn table_name(table: &Table) -> String {
         Table::Named(name) => name.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use node_artifacts::{ethtool, iproute, sysctl};
+
+    use super::{
+        effective_rp_filter, ethtool_counter_line, is_secondary_eth_name, primary_interface,
+    };
+
+    #[track_caller]
+    fn check_rp_filter(sysctls: &str, interface: &str, expect: Option<(u8, &str)>) {
+        let parsed = sysctl::parse(sysctls).unwrap().value;
+        let got = effective_rp_filter(&parsed, interface);
+        assert_eq!(
+            got.as_ref().map(|(mode, key)| (*mode, key.as_str())),
+            expect,
+            "{sysctls:?} {interface}"
+        );
+    }
+
+    #[test]
+    fn rp_filter_is_the_larger_of_all_and_the_interface() {
+        let eth1 = "net.ipv4.conf.eth1.rp_filter";
+        let all = "net.ipv4.conf.all.rp_filter";
+        check_rp_filter(
+            "net.ipv4.conf.all.rp_filter = 0\nnet.ipv4.conf.eth1.rp_filter = 2\n",
+            "eth1",
+            Some((2, eth1)),
+        );
+        check_rp_filter(
+            "net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.eth1.rp_filter = 0\n",
+            "eth1",
+            Some((1, all)),
+        );
+        check_rp_filter(
+            "net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.eth1.rp_filter = 2\n",
+            "eth1",
+            Some((2, eth1)),
+        );
+        check_rp_filter(
+            "net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.eth1.rp_filter = 1\n",
+            "eth1",
+            Some((1, eth1)),
+        );
+        check_rp_filter("net.ipv4.conf.all.rp_filter = 2\n", "eth1", Some((2, all)));
+        check_rp_filter(
+            "net.ipv4.conf.eth1.rp_filter = 1\n",
+            "eth1",
+            Some((1, eth1)),
+        );
+        check_rp_filter(
+            "net.ipv4.conf.eth0/100.rp_filter = 1\n",
+            "eth0.100",
+            Some((1, "net.ipv4.conf.eth0/100.rp_filter")),
+        );
+        check_rp_filter("net.ipv4.ip_forward = 1\n", "eth1", None);
+    }
+
+    #[test]
+    fn secondary_eth_names() {
+        for (name, expect) in [
+            ("eth1", true),
+            ("eth12", true),
+            ("eth0", false),
+            ("eth", false),
+            ("eth1.100", false),
+            ("ens6", false),
+            ("eni446c6a13740", false),
+        ] {
+            assert_eq!(is_secondary_eth_name(name), expect, "{name}");
+        }
+    }
+
+    #[test]
+    fn primary_interface_is_the_main_default_with_the_lowest_metric() {
+        let routes = iproute::parse_routes(
+            "default via 10.0.0.1 dev eth1 table 2\n\
+             default via 10.0.0.1 dev ens6 metric 1024\n\
+             default via 10.0.0.1 dev ens5 proto dhcp metric 512\n\
+             unreachable default dev lo metric 1\n",
+        )
+        .value;
+        assert_eq!(primary_interface(&routes), Some("ens5"));
+        let no_default =
+            iproute::parse_routes("10.0.0.0/19 dev eth0 proto kernel scope link\n").value;
+        assert_eq!(primary_interface(&no_default), None);
+    }
+
+    #[test]
+    fn counter_lines_follow_the_block() {
+        let stats = ethtool::parse(
+            "Interface eth0\nNIC statistics:\n     tx_timeout: 0\n     pps_allowance_exceeded: 7\n\n\nInterface lo\nno stats available\n",
+        )
+        .unwrap()
+        .value;
+        let eth0 = stats.interface("eth0").unwrap();
+        assert_eq!(ethtool_counter_line(eth0, "tx_timeout"), 3);
+        assert_eq!(ethtool_counter_line(eth0, "pps_allowance_exceeded"), 4);
+        // Unknown counters point at the header.
+        assert_eq!(ethtool_counter_line(eth0, "missing"), 1);
+        let lo = stats.interface("lo").unwrap();
+        assert_eq!(ethtool_counter_line(lo, "tx_timeout"), 7);
+    }
+}
