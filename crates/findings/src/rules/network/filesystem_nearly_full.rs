@@ -18,8 +18,9 @@ declare_rule! {
     /// used. One finding per mount point, with both figures.
     /// Only block-device filesystems count; tmpfs, overlay and volumes under
     /// `/var/lib/kubelet/pods` and `/var/lib/kubelet/plugins` (pods' own
-    /// storage, often full by design: secrets, config maps) and `/boot` are
-    /// left out.
+    /// storage, often full by design: secrets, config maps), `/boot`, and
+    /// filesystems mounted read-only (Bottlerocket's verified root) are left
+    /// out.
     ///
     /// ## Why is this bad?
     /// The filesystem holding `/var/lib/kubelet` is kubelet's `nodefs`, the
@@ -121,7 +122,21 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         }
     }
 
+    // A read-only filesystem cannot fill up: Bottlerocket's verified root
+    // is read-only and often nearly full by construction.
+    let read_only: Vec<&str> = snapshot.mounts.as_ref().map_or_else(Vec::new, |mounts| {
+        mounts
+            .value
+            .mounts
+            .iter()
+            .filter(|mount| mount.read_only)
+            .map(|mount| mount.mount_point.as_str())
+            .collect()
+    });
     for (mount_point, usage) in by_mount {
+        if read_only.contains(&mount_point) {
+            continue;
+        }
         let mut builder = cx.finding(&META, Subject::new("mount", mount_point));
         let mut parts = Vec::new();
         let mut worst = 0u8;
