@@ -13,8 +13,9 @@ declare_rule! {
     /// ## What it does
     /// Flags a node whose IPv4 neighbour table limit,
     /// `net.ipv4.neigh.default.gc_thresh3`, is below
-    /// `neigh_entries_per_pod` (4) times kubelet's `maxPods`, or whose kernel
-    /// logged `neighbor table overflow`.
+    /// `neigh_entries_per_pod` (4) times kubelet's `maxPods`. Kernel
+    /// `neighbor table overflow` messages corroborate it; on their own they
+    /// are the kernel group's finding, not this one.
     ///
     /// ## Why is this bad?
     /// The host keeps a neighbour entry for every local pod (each pod is a
@@ -61,7 +62,7 @@ declare_rule! {
 /// NET007.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
-    needs: &[Need::Sysctl],
+    needs: &[Need::Sysctl, Need::KubeletConfig],
     check,
 };
 
@@ -70,14 +71,19 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(sysctl) = &snapshot.sysctl else {
         return;
     };
-    let [_, _, gc_thresh3] = sysctl.value.neigh_gc_thresh();
-    let max_pods = snapshot
-        .kubelet_config()
-        .and_then(|kubelet| Some((kubelet, kubelet.value.max_pods?)));
-    let wanted = max_pods.map(|(_, max_pods)| {
-        u64::from(max_pods).saturating_mul(cx.thresholds.neigh_entries_per_pod)
-    });
-    let undersized = matches!((gc_thresh3, wanted), (Some(limit), Some(wanted)) if limit < wanted);
+    let [_, _, Some(limit)] = sysctl.value.neigh_gc_thresh() else {
+        return;
+    };
+    let Some(kubelet) = snapshot.kubelet_config() else {
+        return;
+    };
+    let Some(max_pods) = kubelet.value.max_pods else {
+        return;
+    };
+    let wanted = u64::from(max_pods).saturating_mul(cx.thresholds.neigh_entries_per_pod);
+    if limit >= wanted {
+        return;
+    }
 
     let mut overflow_events = Vec::new();
     if let Some(kernel) = &snapshot.kernel {
@@ -89,12 +95,25 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             }
         }
     }
-    if !undersized && overflow_events.is_empty() {
-        return;
-    }
+    let overflows = overflow_events.len() as u64;
 
-    let mut builder = cx
-        .finding(
+    let mut summary = format!(
+        "The neighbour table holds at most {limit} entries (gc_thresh3) for a node of up to \
+         {max_pods} pods, below the {wanted} wanted ({} per pod slot).",
+        cx.thresholds.neigh_entries_per_pod
+    );
+    if overflows > 0 {
+        summary.push_str(&format!(
+            " The kernel logged `neighbor table overflow` {overflows} times: packets to new neighbours were dropped."
+        ));
+    }
+    let title = if overflows > 0 {
+        format!("neighbour table overflowed: gc_thresh3 {limit} is small for {max_pods} pods")
+    } else {
+        format!("neighbour table limit gc_thresh3 {limit} is small for {max_pods} pods")
+    };
+    acc.push(
+        cx.finding(
             &META,
             Subject::new("sysctl", "net.ipv4.neigh.default.gc_thresh3"),
         )
@@ -105,51 +124,22 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             ]
             .iter()
             .filter_map(|key| evidence::sysctl_key(snapshot, key)),
-        );
-    let mut summary = match (gc_thresh3, max_pods, wanted) {
-        (Some(limit), Some((_, max_pods)), Some(wanted)) if undersized => format!(
-            "The neighbour table holds at most {limit} entries (gc_thresh3) for a node of up to \
-             {max_pods} pods, below the {wanted} wanted ({} per pod slot).",
-            cx.thresholds.neigh_entries_per_pod
-        ),
-        (Some(limit), _, _) => {
-            format!("The neighbour table holds at most {limit} entries (gc_thresh3).")
-        }
-        (None, _, _) => "The neighbour table limit is not in the sysctl dump.".to_owned(),
-    };
-    if let Some((kubelet, max_pods)) = max_pods {
-        builder = builder.evidence(Evidence::span(
+        )
+        .evidence(Evidence::span(
             &kubelet.path,
             1,
             (kubelet.lines as usize).max(1),
             &format!("maxPods: {max_pods}"),
-        ));
-    }
-    let overflows = overflow_events.len() as u64;
-    if overflows > 0 {
-        summary.push_str(&format!(
-            " The kernel logged `neighbor table overflow` {overflows} times: packets to new neighbours were dropped."
-        ));
-    }
-    let title = match gc_thresh3 {
-        Some(limit) if overflows > 0 => format!("neighbour table overflowed (gc_thresh3 {limit})"),
-        None => "neighbour table overflowed".to_owned(),
-        Some(limit) => format!(
-            "neighbour table limit gc_thresh3 {limit} is small for {} pods",
-            max_pods.map_or(0, |(_, max_pods)| max_pods)
-        ),
-    };
-    acc.push(
-        builder
-            .evidence_all(overflow_events)
-            .severity(if overflows > 0 {
-                Severity::High
-            } else {
-                Severity::Medium
-            })
-            .title(title)
-            .summary(summary)
-            .occurrences(overflows.max(1))
-            .build(),
+        ))
+        .evidence_all(overflow_events)
+        .severity(if overflows > 0 {
+            Severity::High
+        } else {
+            Severity::Medium
+        })
+        .title(title)
+        .summary(summary)
+        .occurrences(overflows.max(1))
+        .build(),
     );
 }
