@@ -23,11 +23,12 @@ declare_rule! {
     /// pass; everything those rules do not cover is judged against the main
     /// table, whose default route leaves through the primary ENI, and is
     /// dropped silently: traffic to the ENI's own primary address, to pods
-    /// whose rule is not (yet) programmed, prefix-delegation and custom
-    /// networking set-ups whose rules differ, and any asymmetric path. The
-    /// failures are intermittent and per pod, and show up nowhere but in
-    /// `IpInAddrErrors`/`rp_filter` drop counters. The VPC CNI and the EKS
-    /// AMIs set loose mode (2) for this reason.
+    /// whose rule is not (yet) programmed, and any other asymmetric path.
+    /// The failures are intermittent and per pod, and show up only in the
+    /// `IPReversePathFilter` counter (`nstat -az TcpExtIPReversePathFilter`).
+    /// Amazon Linux 2023 ships loose mode (2) for every interface (systemd's
+    /// `50-default.conf`), and the VPC CNI sets loose mode on the primary
+    /// ENI for its NodePort routing; strict mode comes from hardening.
     /// Strict mode on the primary interface (`eth0`) is harmless, since the
     /// main table routes back through it, and is not flagged; neither are
     /// loose (2) or disabled (0) modes.
