@@ -61,6 +61,10 @@ pub enum Need {
     Enis,
     /// `kubelet/kubelet-config.json` or `kubelet/config.json`.
     KubeletConfig,
+    /// `storage/mounts.txt` (`mount` and `df --human-readable`).
+    Mounts,
+    /// `networking/ipvsadm.txt`.
+    Ipvs,
 }
 
 impl Need {
@@ -83,6 +87,8 @@ impl Need {
             Need::VpcCniSettings => "ipamd/ipamd-env-settings.json",
             Need::Enis => "ipamd/enis.json",
             Need::KubeletConfig => "kubelet/kubelet-config.json",
+            Need::Mounts => "storage/mounts.txt",
+            Need::Ipvs => "networking/ipvsadm.txt",
         }
     }
 
@@ -117,6 +123,8 @@ impl Need {
             }
             Need::Enis => snapshot.enis.is_some(),
             Need::KubeletConfig => !snapshot.kubelet_configs.is_empty(),
+            Need::Mounts => snapshot.mounts.is_some(),
+            Need::Ipvs => snapshot.ipvs.is_some(),
         }
     }
 }

@@ -78,6 +78,17 @@ pub struct Thresholds {
     /// Failures of one probe of one container before they are reported (3,
     /// kubelet's default `failureThreshold`).
     pub probe_failures_min: usize,
+    /// Conntrack entries kube-proxy sets per CPU (32,768, its
+    /// `conntrack.maxPerCore` default); `nf_conntrack_max` below this times
+    /// the CPU count is low.
+    pub conntrack_max_per_core: u64,
+    /// Filesystem space or inode use, in percent, that is high (90).
+    pub filesystem_use_high: u8,
+    /// Filesystem space or inode use, in percent, that is critical (97).
+    pub filesystem_use_critical: u8,
+    /// Neighbour entries needed per pod: `gc_thresh3` below this times
+    /// `maxPods` is small (4).
+    pub neigh_entries_per_pod: u64,
 }
 
 impl Default for Thresholds {
@@ -99,6 +110,10 @@ impl Default for Thresholds {
             segfault_storm: 10,
             cni_not_ready_recent_minutes: 10,
             probe_failures_min: 3,
+            conntrack_max_per_core: 32_768,
+            filesystem_use_high: 90,
+            filesystem_use_critical: 97,
+            neigh_entries_per_pod: 4,
         }
     }
 }

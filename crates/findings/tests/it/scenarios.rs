@@ -19,6 +19,11 @@ conntrack-exhaustion JRN012 container:shop/cart-5f7b9c6d48-swbgz/cart:liveness m
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns-tcp critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:metrics medium
+ena-allowance-exceeded NET005 ena-allowance:eth0/bw_in high
+ena-allowance-exceeded NET005 ena-allowance:eth0/bw_out medium
+ena-allowance-exceeded NET005 ena-allowance:eth0/conntrack high
+ena-allowance-exceeded NET005 ena-allowance:eth0/linklocal high
+ena-allowance-exceeded NET005 ena-allowance:eth0/pps high
 ipam-exhaustion CNI001 ipam:datastore critical
 ipam-exhaustion CNI001 ipam:subnet critical
 ipam-exhaustion CNI002 setting:vpc-cni-warm-pool medium
