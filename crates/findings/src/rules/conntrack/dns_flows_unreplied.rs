@@ -224,7 +224,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         let mut title = title;
         if let Some((client, count)) = top_client {
             let pod = pod_of(cx, client);
-            if count * 2 >= flows.len() && flows.len() > 1 {
+            if count * 2 >= flows.len() && flows.len() >= threshold {
                 title.push_str(&format!(
                     ", mostly from {}",
                     pod.as_deref()

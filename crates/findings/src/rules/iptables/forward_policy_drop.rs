@@ -87,7 +87,12 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         builder = builder.evidence(Evidence::line(
             &iptables.path,
             line,
-            forward.raw.as_deref().unwrap_or(":FORWARD DROP"),
+            &match forward.counters {
+                Some(counters) => {
+                    format!(":FORWARD DROP [{}:{}]", counters.packets, counters.bytes)
+                }
+                None => ":FORWARD DROP".to_owned(),
+            },
         ));
     }
     for rule in &forward.rules {

@@ -263,16 +263,14 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             severity = Severity::Low;
             let first = &history.failures[0];
             let last = &history.failures[history.failures.len() - 1];
-            title = format!(
-                "kube-proxy failed to apply its rules {} times, then recovered",
-                history.failures.len()
-            );
+            let times = match history.failures.len() {
+                1 => "once".to_owned(),
+                n => format!("{n} times"),
+            };
+            title = format!("kube-proxy failed to apply its rules {times}, then recovered");
             summary = format!(
-                "kube-proxy's iptables-restore failed {} times between {} and {}; a successful sync (`SyncProxyRules complete`) followed, so the failure is resolved. The last error: `{}`.",
-                history.failures.len(),
-                first.time,
-                last.time,
-                last.error
+                "kube-proxy's iptables-restore failed {times} (first {}, last {}); a successful sync (`SyncProxyRules complete`) followed, so the failure is resolved. The last error: `{}`.",
+                first.time, last.time, last.error
             );
             shown = vec![first, last];
         }

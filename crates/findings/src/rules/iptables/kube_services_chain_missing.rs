@@ -149,7 +149,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             .filter(|(_, _, klog)| klog.msg.eq_ignore_ascii_case("Using iptables proxy"))
             .last()
         {
-            builder = builder.evidence(util::log_evidence(&log.path, entry));
+            // Undated: the start-up line names the mode, it does not date the
+            // problem.
+            builder = builder.evidence(util::log_evidence(&log.path, entry).at(None));
             mode_source = "kube-proxy logged `Using iptables proxy`";
         }
     }

@@ -133,7 +133,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             builder = builder.evidence_all(flow_evidence);
             if flows > 0 {
                 summary.push_str(&format!(
-                    " The conntrack table holds {flows} flows DNATed to {address}:{port}."
+                    " The conntrack table holds {flows} flow(s) DNATed to {address}:{port}."
                 ));
             }
             acc.push(
