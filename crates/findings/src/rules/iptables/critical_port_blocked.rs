@@ -1,7 +1,7 @@
 //! IPT003: a `DROP` or `REJECT` rule catches traffic to a port the node needs.
 
 use node_artifacts::iptables::{
-    Chain, CtState, Match, Neg, Protocol, Rule as IptRule, Table, Target,
+    CtState, Match, Neg, PortFilter, Protocol, Rule as IptRule, Table, Target,
 };
 
 use crate::codes::{Need, Rule};
@@ -125,7 +125,15 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             if chain.name.starts_with("KUBE-") || chain.name.starts_with("AWS-") {
                 continue;
             }
+            // Unconditional ACCEPTs seen so far in the chain: a DROP after
+            // them does not catch what they let through. Kept as a list so
+            // a chain of thousands of rules is walked once.
+            let mut accepts: Vec<(&IptRule, PortFilter)> = Vec::new();
             for (position, rule) in chain.rules.iter().enumerate() {
+                if is_unconditional_accept(rule) {
+                    accepts.push((rule, rule.dports()));
+                    continue;
+                }
                 if !matches!(rule.target, Some(Target::Drop | Target::Reject { .. })) {
                     continue;
                 }
@@ -134,7 +142,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 }
                 let caught: Vec<String> = CRITICAL_PORTS
                     .iter()
-                    .filter_map(|port| caught_ports(chain, position, rule, port))
+                    .filter_map(|port| caught_ports(&accepts, rule, port))
                     .collect();
                 if caught.is_empty() {
                     continue;
@@ -204,8 +212,7 @@ fn drops_invalid_only(rule: &IptRule) -> bool {
 /// `DNS 53/udp` when the rule catches `port` over a protocol it is used
 /// over and no earlier unconditional ACCEPT in the chain lets it through.
 fn caught_ports(
-    chain: &Chain,
-    position: usize,
+    accepts: &[(&IptRule, PortFilter)],
     rule: &IptRule,
     port: &CriticalPort,
 ) -> Option<String> {
@@ -217,7 +224,11 @@ fn caught_ports(
         }
         let matched: Vec<u16> = (port.first..=port.last)
             .filter(|&number| filter.matches_port(number))
-            .filter(|&number| !accepted_before(chain, position, name, number))
+            .filter(|&number| {
+                !accepts.iter().any(|(accept, ports)| {
+                    protocol_matches(accept.protocol(), name) && ports.matches_port(number)
+                })
+            })
             .collect();
         if matched.is_empty() {
             continue;
@@ -245,18 +256,14 @@ fn protocol_matches(protocol: Option<&Protocol>, name: &str) -> bool {
     }
 }
 
-/// Whether an earlier rule of the chain accepts every packet to `port` over
-/// `protocol`: an ACCEPT constrained only by protocol and ports.
-fn accepted_before(chain: &Chain, position: usize, protocol: &str, port: u16) -> bool {
-    chain.rules[..position].iter().any(|earlier| {
-        matches!(earlier.target, Some(Target::Accept))
-            && earlier.matches.iter().all(|m| match m {
-                Match::Protocol(protocol) => !protocol.negated,
-                Match::Tcp(tcp) => tcp.flags.is_none() && tcp.option.is_none(),
-                Match::Udp(_) | Match::Multiport(_) | Match::Comment { .. } => true,
-                _ => false,
-            })
-            && protocol_matches(earlier.protocol(), protocol)
-            && earlier.dports().matches_port(port)
-    })
+/// Whether the rule accepts every packet its protocol and ports select:
+/// an ACCEPT constrained by nothing else.
+fn is_unconditional_accept(rule: &IptRule) -> bool {
+    matches!(rule.target, Some(Target::Accept))
+        && rule.matches.iter().all(|m| match m {
+            Match::Protocol(protocol) => !protocol.negated,
+            Match::Tcp(tcp) => tcp.flags.is_none() && tcp.option.is_none(),
+            Match::Udp(_) | Match::Multiport(_) | Match::Comment { .. } => true,
+            _ => false,
+        })
 }

@@ -109,12 +109,15 @@ impl SyncHistory {
     pub(crate) fn read(log: &ContainerLog) -> SyncHistory {
         let mut history = SyncHistory::default();
         for (index, entry, klog) in klog_lines(log) {
-            if klog.msg == "Failed to execute iptables-restore" {
-                // klog writes a multi-line value as `err=<`, tab-indented
-                // lines, then ` >`; CRI keeps each as its own record.
+            if let Some(rest) = klog.msg.strip_prefix("Failed to execute iptables-restore") {
+                // Structured klog (1.26+) writes a multi-line value as
+                // `err=<`, tab-indented lines, then ` >`; older releases
+                // print `Failed to execute iptables-restore: exit status 1
+                // (iptables-restore: line 7 failed` and `)` on the next
+                // line. CRI keeps each line as its own record.
                 let mut error = util::klog_value(klog, "err")
                     .filter(|value| *value != "<")
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| rest.trim_start_matches([':', ' ']))
                     .trim()
                     .to_owned();
                 let mut last_index = index;
@@ -124,7 +127,7 @@ impl SyncHistory {
                     }
                     last_index = next_index;
                     let text = next.message.trim();
-                    if text.is_empty() || text == ">" {
+                    if text.is_empty() || text == ">" || text == ")" {
                         continue;
                     }
                     if !error.is_empty() {
@@ -138,9 +141,9 @@ impl SyncHistory {
                     error,
                     last_index,
                 });
-            } else if klog.msg == "Sync failed" {
+            } else if klog.msg.starts_with("Sync failed") {
                 history.sync_failed.push(index);
-            } else if klog.msg == "SyncProxyRules complete" {
+            } else if klog.msg.eq_ignore_ascii_case("SyncProxyRules complete") {
                 history.last_success = Some(index);
             }
         }
@@ -288,7 +291,11 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                         &log.path,
                         entry.line,
                         end.end_line,
-                        &format!("{} {}", entry.message, failure.error),
+                        &if entry.message.contains(&failure.error) {
+                            entry.message.clone()
+                        } else {
+                            format!("{} {}", entry.message, failure.error)
+                        },
                     )
                     .at(Some(failure.time)),
                 )
