@@ -163,9 +163,11 @@ impl SyncHistory {
         &self.failures[start..]
     }
 
-    /// Whether kube-proxy has failed to sync since entry `index`.
+    /// Whether kube-proxy has tried and failed to sync since entry `index`,
+    /// without a successful sync after it.
     pub(crate) fn failing_since(&self, index: usize) -> bool {
-        self.last_success.is_none_or(|success| success < index) && !self.ongoing().is_empty()
+        self.last_success.is_none_or(|success| success < index)
+            && self.ongoing().iter().any(|failure| failure.index > index)
     }
 }
 
