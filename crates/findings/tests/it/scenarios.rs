@@ -15,7 +15,10 @@ use crate::{check_fixture, fixtures, snapshot_of, subdirs};
 /// `scenario code subject severity`.
 const EXPECTED: &str = "
 conntrack-exhaustion CTK001 node:node critical
+conntrack-exhaustion CTK002 node:node critical
+conntrack-exhaustion CTK003 service:kube-system/kube-dns high
 conntrack-exhaustion JRN012 container:shop/cart-5f7b9c6d48-swbgz/cart:liveness medium
+dns-no-endpoints CTK003 service:kube-system/kube-dns high
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns-tcp critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:metrics medium
@@ -30,6 +33,11 @@ ipam-exhaustion CNI002 setting:vpc-cni-warm-pool medium
 ipam-exhaustion JRN009 pod:batch/report-builder-7f6c5d9b8-ftzsz high
 ipam-exhaustion JRN009 pod:shop/orders-worker-59d8c7b6f-5v5qx high
 ipam-exhaustion JRN009 pod:shop/recommender-6b8f7d9c4-7qjsq high
+kube-proxy-sync-failure IPT008 rule:nat/-A PREROUTING -d 172.20.143.21/32 -p tcp -m comment --comment "debug: pin frontend to one pod (INC-4411)" -m tcp --dport 80 -j KUBE-SEP-SGPHV2XUGMFTCZCH high
+kube-proxy-sync-failure KPX001 process:kube-proxy critical
+kube-proxy-sync-failure KPX002 endpoint:shop/cart:grpc -> 10.0.88.24:8080 high
+kube-proxy-sync-failure KPX002 endpoint:shop/frontend:http -> 10.0.70.160:8080 high
+kube-proxy-sync-failure KPX003 service:shop/checkout:http high
 memory-pressure JRN001 node:node high
 memory-pressure JRN006 resource:memory high
 memory-pressure JRN011 condition:MemoryPressure critical
@@ -42,8 +50,12 @@ fn expected() -> Vec<(String, String, String, Severity)> {
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [scenario, code, subject, severity] = fields[..] else {
+            // The subject may hold spaces (rule texts): it is everything
+            // between the code and the severity.
+            let (head, severity) = line.trim().rsplit_once(' ').unwrap();
+            let mut head = head.splitn(3, ' ');
+            let (Some(scenario), Some(code), Some(subject)) = (head.next(), head.next(), head.next())
+            else {
                 panic!("malformed EXPECTED line: {line}");
             };
             (
