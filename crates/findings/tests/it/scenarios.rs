@@ -13,7 +13,7 @@ use crate::{check_fixture, fixtures, snapshot_of, subdirs};
 
 /// What each scenario's diagnosis must produce, one finding a line:
 /// `scenario code subject severity`.
-const EXPECTED: &str = "
+const EXPECTED: &str = r#"
 conntrack-exhaustion CTK001 node:node critical
 conntrack-exhaustion CTK002 node:node critical
 conntrack-exhaustion CTK003 service:kube-system/kube-dns high
@@ -42,7 +42,7 @@ memory-pressure JRN001 node:node high
 memory-pressure JRN006 resource:memory high
 memory-pressure JRN011 condition:MemoryPressure critical
 memory-pressure JRN011 condition:NotReady high
-";
+"#;
 
 /// `EXPECTED` parsed: `(scenario, code, subject, severity)`.
 fn expected() -> Vec<(String, String, String, Severity)> {
@@ -54,7 +54,8 @@ fn expected() -> Vec<(String, String, String, Severity)> {
             // between the code and the severity.
             let (head, severity) = line.trim().rsplit_once(' ').unwrap();
             let mut head = head.splitn(3, ' ');
-            let (Some(scenario), Some(code), Some(subject)) = (head.next(), head.next(), head.next())
+            let (Some(scenario), Some(code), Some(subject)) =
+                (head.next(), head.next(), head.next())
             else {
                 panic!("malformed EXPECTED line: {line}");
             };
