@@ -135,19 +135,27 @@ impl NodeAddrs<'_> {
     }
 
     fn in_local_table(&self, addr: IpAddr, kind: &RouteType) -> bool {
+        self.in_local_table_on(addr, kind, None)
+    }
+
+    /// Whether `addr` has a `local` table route of `kind` (on `dev`, when
+    /// given: `addrtype --limit-iface-*`).
+    fn in_local_table_on(&self, addr: IpAddr, kind: &RouteType, dev: Option<&str>) -> bool {
         self.routes().any(|r| {
             r.table == iproute::Table::Local
                 && &r.route_type == kind
+                && dev.is_none_or(|d| r.dev.as_deref() == Some(d))
                 && matches!(&r.destination, Destination::Prefix(p) if p.contains(addr))
         })
     }
 
-    /// The address type as `addrtype` sees it, `None` when unknown.
-    fn addr_type(&self, addr: IpAddr) -> Option<&'static str> {
+    /// The address type as `addrtype` sees it (on `dev` only, when given),
+    /// `None` when unknown.
+    fn addr_type(&self, addr: IpAddr, dev: Option<&str>) -> Option<&'static str> {
         if !self.known() {
             return None;
         }
-        Some(if self.in_local_table(addr, &RouteType::Local) {
+        Some(if self.in_local_table_on(addr, &RouteType::Local, dev) {
             "LOCAL"
         } else if addr.is_multicast() {
             "MULTICAST"
@@ -734,11 +742,9 @@ impl<'s> Tracer<'s> {
                 out_iface: None,
                 by: format!("local table: {dst} is an address of this node"),
             });
-            if flow.origin == Origin::Incoming {
-                w.plan.extend_from_slice(&INPUT);
-            } else {
-                w.plan.extend_from_slice(&INPUT);
-            }
+            // Incoming: INPUT instead of FORWARD; locally generated: looped
+            // back to INPUT after POSTROUTING.
+            w.plan.extend_from_slice(&INPUT);
             return None;
         }
         self.set_out_iface(w, flow, out);
@@ -820,10 +826,8 @@ impl<'s> Tracer<'s> {
                     });
                 }
                 let mut frame = self.frame(prep, w, block, index, out);
-                if goto {
-                    if let Some(left) = w.frames.pop() {
-                        frame.policy_of = left.policy_of;
-                    }
+                if goto && let Some(left) = w.frames.pop() {
+                    frame.policy_of = left.policy_of;
                 }
                 w.frames.push(frame);
                 Flowing::Continue
@@ -1396,13 +1400,26 @@ fn addrtype(
     pkt: &Packet,
     addrs: &NodeAddrs<'_>,
 ) -> Result<bool, String> {
-    if a.limit_iface_in || a.limit_iface_out {
-        return Err("addrtype --limit-iface-* is not modelled".to_owned());
-    }
+    // `--limit-iface-in/out`: only addresses of that interface count.
+    let dev = if a.limit_iface_in {
+        Some(
+            pkt.in_iface
+                .as_deref()
+                .ok_or_else(|| "addrtype --limit-iface-in: the input interface is not given")?,
+        )
+    } else if a.limit_iface_out {
+        Some(
+            pkt.out_iface
+                .as_deref()
+                .ok_or_else(|| "addrtype --limit-iface-out: the output interface is unknown")?,
+        )
+    } else {
+        None
+    };
     let check = |types: &Neg<Vec<String>>, addr: Option<IpAddr>, side: &str| {
         let addr = addr.ok_or_else(|| format!("the {side} address is not given"))?;
         let kind = addrs
-            .addr_type(addr)
+            .addr_type(addr, dev)
             .ok_or_else(|| "the node's own addresses are unknown".to_owned())?;
         let hit = types.value.iter().any(|t| t.eq_ignore_ascii_case(kind));
         Ok::<bool, String>(hit != types.negated)
