@@ -27,7 +27,10 @@ fn snapshot() -> NodeSnapshot {
         "networking/iptables-save.txt".to_owned(),
         fixture_gen::iptables::kube_proxy_ruleset(5_000, 3).into_bytes(),
     );
-    files.insert("networking/iproute.txt".to_owned(), ROUTES.as_bytes().to_vec());
+    files.insert(
+        "networking/iproute.txt".to_owned(),
+        ROUTES.as_bytes().to_vec(),
+    );
     NodeSnapshot::build(SnapshotInput {
         name: None,
         files: &files,

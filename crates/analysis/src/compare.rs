@@ -387,9 +387,7 @@ fn kernel_weight(kind: &str) -> u32 {
     match kind {
         "panic" | "oops" | "kernel-bug" => 690,
         "oom-kill" | "conntrack-table-full" => 680,
-        "hung-task" | "soft-lockup" | "hard-lockup" | "xfs-shutdown" | "read-only-remount" => {
-            670
-        }
+        "hung-task" | "soft-lockup" | "hard-lockup" | "xfs-shutdown" | "read-only-remount" => 670,
         "oom-invoked" | "neighbour-table-overflow" | "hardware-error" | "unregister-netdevice" => {
             640
         }
@@ -462,9 +460,11 @@ fn kernel_diff(
 fn error_counts(s: &NodeSnapshot) -> BTreeMap<String, (u64, u64)> {
     use node_artifacts::journald::Severity as S;
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let is_error = |sev: Option<S>| matches!(sev, Some(S::Error | S::Critical)) || {
-        // Anything above error (alert, emergency) counts too.
-        sev.is_some_and(|s| s > S::Error)
+    let is_error = |sev: Option<S>| {
+        matches!(sev, Some(S::Error | S::Critical)) || {
+            // Anything above error (alert, emergency) counts too.
+            sev.is_some_and(|s| s > S::Error)
+        }
     };
     for j in &s.journals {
         let entry = counts.entry(j.path.clone()).or_default();
@@ -583,9 +583,16 @@ fn ena_diff(
 /// Kubernetes chains named by a hash (`KUBE-SVC-…`, `KUBE-SEP-…`): compared
 /// through their services, not by name.
 fn hashed_chain(name: &str) -> bool {
-    ["KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SVL-", "KUBE-XLB-"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    [
+        "KUBE-SVC-",
+        "KUBE-SEP-",
+        "KUBE-EXT-",
+        "KUBE-FW-",
+        "KUBE-SVL-",
+        "KUBE-XLB-",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
 fn iptables_diff(
@@ -619,7 +626,11 @@ fn iptables_diff(
                     if n == 0 { 590 } else { 480 },
                     format!(
                         "service {key}: {n} endpoints on the failing node, {m} on the good one{}",
-                        if n == 0 { " (kube-proxy rejects its traffic)" } else { "" }
+                        if n == 0 {
+                            " (kube-proxy rejects its traffic)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
@@ -633,9 +644,7 @@ fn iptables_diff(
                     Some(format!("{n} endpoints")),
                     None,
                     score,
-                    format!(
-                        "service {key} ({n} endpoints) is programmed only on the failing node"
-                    ),
+                    format!("service {key} ({n} endpoints) is programmed only on the failing node"),
                 ));
             }
         }
@@ -700,7 +709,11 @@ fn ruleset_diff(prefix: &str, f: &Ruleset, g: &Ruleset, out: &mut Vec<Difference
                     subject.clone(),
                     Some(name(&fc.policy)),
                     Some(name(&gc.policy)),
-                    if fc.policy == Some(Policy::Drop) { 580 } else { 470 },
+                    if fc.policy == Some(Policy::Drop) {
+                        580
+                    } else {
+                        470
+                    },
                     format!(
                         "{subject} policy: {} on the failing node, {} on the good one",
                         name(&fc.policy),
@@ -766,7 +779,11 @@ fn conntrack_diff(
     if let Some(m) = side_missing(f.conntrack.is_some(), g.conntrack.is_some()) {
         missing.insert(Area::Conntrack, m);
     }
-    let entries = |s: &NodeSnapshot| s.conntrack.as_ref().map(|c| c.value.table.len().to_string());
+    let entries = |s: &NodeSnapshot| {
+        s.conntrack
+            .as_ref()
+            .map(|c| c.value.table.len().to_string())
+    };
     usage.push(Usage {
         name: "conntrack entries listed".to_owned(),
         failing: entries(f),
@@ -979,8 +996,7 @@ fn kubelet_diff(
     missing: &mut BTreeMap<Area, String>,
 ) {
     let (Some(fk), Some(gk)) = (f.kubelet_config(), g.kubelet_config()) else {
-        if let Some(m) = side_missing(f.kubelet_config().is_some(), g.kubelet_config().is_some())
-        {
+        if let Some(m) = side_missing(f.kubelet_config().is_some(), g.kubelet_config().is_some()) {
             missing.insert(Area::Kubelet, m);
         }
         return;
@@ -1004,7 +1020,11 @@ fn cni_diff(
         s.ipamd_env
             .as_ref()
             .map(|a| a.value.vars.clone())
-            .or_else(|| s.cni_config_variables.as_ref().map(|a| a.value.env.vars.clone()))
+            .or_else(|| {
+                s.cni_config_variables
+                    .as_ref()
+                    .map(|a| a.value.env.vars.clone())
+            })
     };
     let (Some(a), Some(b)) = (vars(f), vars(g)) else {
         if let Some(m) = side_missing(vars(f).is_some(), vars(g).is_some()) {
@@ -1068,7 +1088,12 @@ impl fmt::Display for Comparison {
         };
         writeln!(f, "failing: {}", node(&self.failing))?;
         writeln!(f, "good:    {}", node(&self.good))?;
-        writeln!(f, "\ntop differences ({} of {}):", self.top.len(), self.total)?;
+        writeln!(
+            f,
+            "\ntop differences ({} of {}):",
+            self.top.len(),
+            self.total
+        )?;
         for (i, d) in self.top.iter().enumerate() {
             writeln!(
                 f,

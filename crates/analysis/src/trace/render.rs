@@ -60,7 +60,11 @@ impl fmt::Display for Trace {
                 StepVerdict::Policy => "end",
                 StepVerdict::Absent => "absent",
             };
-            write!(f, "  [b{}] {place:<44} {verdict:<12} {}", s.branch, s.action)?;
+            write!(
+                f,
+                "  [b{}] {place:<44} {verdict:<12} {}",
+                s.branch, s.action
+            )?;
             if let Some(d) = &s.detail {
                 write!(f, "  ({d})")?;
             }
@@ -112,7 +116,10 @@ impl fmt::Display for Trace {
                 writeln!(f, "      mark: {:#x}", b.mark)?;
             }
             match &b.outcome {
-                Outcome::Accepted { delivery, out_iface } => writeln!(
+                Outcome::Accepted {
+                    delivery,
+                    out_iface,
+                } => writeln!(
                     f,
                     "      => ACCEPTED ({delivery}{})",
                     out_iface
@@ -159,8 +166,12 @@ impl fmt::Display for Trace {
                 writeln!(
                     f,
                     "  {}:{} p={:.5} ({}) branches {:?}",
-                    e.address.map(|a| a.to_string()).unwrap_or_else(|| "?".to_owned()),
-                    e.port.map(|p| p.to_string()).unwrap_or_else(|| "?".to_owned()),
+                    e.address
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| "?".to_owned()),
+                    e.port
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "?".to_owned()),
                     e.probability,
                     e.service.as_deref().unwrap_or("no service"),
                     e.branches

@@ -397,7 +397,11 @@ impl<'s> Tracer<'s> {
                     rule: None,
                     reason: format!(
                         "the bundle has no {} ruleset",
-                        if v6 { "ip6tables-save" } else { "iptables-save" }
+                        if v6 {
+                            "ip6tables-save"
+                        } else {
+                            "iptables-save"
+                        }
                     ),
                 },
             }),
@@ -591,10 +595,7 @@ impl<'s> Tracer<'s> {
                             route: w.route.clone(),
                             mark: w.pkt.mark,
                             outcome: Outcome::Truncated {
-                                reason: format!(
-                                    "branch limit of {} reached",
-                                    options.max_branches
-                                ),
+                                reason: format!("branch limit of {} reached", options.max_branches),
                             },
                         });
                         format!(
@@ -684,7 +685,13 @@ impl<'s> Tracer<'s> {
     }
 
     /// Applies the policy of a built-in chain that ran out.
-    fn policy(&self, w: &mut Walk, block: &TableBlock, chain: &Chain, out: &mut Out) -> Option<Outcome> {
+    fn policy(
+        &self,
+        w: &mut Walk,
+        block: &TableBlock,
+        chain: &Chain,
+        out: &mut Out,
+    ) -> Option<Outcome> {
         let table = w.hook_table;
         let policy = chain.policy.clone().unwrap_or(Policy::Accept);
         let rule = RuleRef {
@@ -852,10 +859,11 @@ impl<'s> Tracer<'s> {
                     w.pkt.dport = p;
                 }
                 w.pkt.dnat_done = true;
-                let chain = w
-                    .frames
-                    .last()
-                    .map(|f| prep.ruleset.tables[f.block].chains[f.chain].name.to_string());
+                let chain = w.frames.last().map(|f| {
+                    prep.ruleset.tables[f.block].chains[f.chain]
+                        .name
+                        .to_string()
+                });
                 w.dnat = Some(Dnat {
                     address,
                     port,
@@ -943,7 +951,9 @@ impl<'s> Tracer<'s> {
                 w.pkt.ct_mark = None;
                 Flowing::Continue
             }
-            Target::Queue => undetermined("QUEUE hands the packet to a userspace program".to_owned()),
+            Target::Queue => {
+                undetermined("QUEUE hands the packet to a userspace program".to_owned())
+            }
             Target::Tproxy(_) => {
                 undetermined("TPROXY hands the packet to a local socket".to_owned())
             }
@@ -978,8 +988,13 @@ impl<'s> Tracer<'s> {
             }
             let relation = if tuple_is(&e.original, flow.src, flow.sport, flow.dst, flow.dport) {
                 "original"
-            } else if tuple_is(&e.original, Some(flow.dst), Some(flow.dport), flow.src.unwrap_or(flow.dst), 0)
-                && flow.src.is_some()
+            } else if tuple_is(
+                &e.original,
+                Some(flow.dst),
+                Some(flow.dport),
+                flow.src.unwrap_or(flow.dst),
+                0,
+            ) && flow.src.is_some()
                 && flow.sport.is_none_or(|s| e.original.l4.dport() == Some(s))
             {
                 "reverse"
@@ -1037,8 +1052,18 @@ impl<'s> Tracer<'s> {
 
 /// Targets that change nothing the trace follows.
 const PASSIVE_TARGETS: [&str; 12] = [
-    "CHECKSUM", "TCPMSS", "CLASSIFY", "DSCP", "TOS", "TTL", "HL", "TRACE", "AUDIT", "SECMARK",
-    "CONNSECMARK", "ULOG",
+    "CHECKSUM",
+    "TCPMSS",
+    "CLASSIFY",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "HL",
+    "TRACE",
+    "AUDIT",
+    "SECMARK",
+    "CONNSECMARK",
+    "ULOG",
 ];
 
 fn is_passive(target: Option<&Target>) -> bool {
@@ -1087,7 +1112,13 @@ fn rule_ref(table: T, rule: &Rule) -> RuleRef {
     }
 }
 
-fn step(branch: usize, table: T, rule: &Rule, verdict: StepVerdict, detail: Option<String>) -> Step {
+fn step(
+    branch: usize,
+    table: T,
+    rule: &Rule,
+    verdict: StepVerdict,
+    detail: Option<String>,
+) -> Step {
     Step {
         branch,
         table: table.table(),
@@ -1384,10 +1415,14 @@ fn conntrack_match(c: &ConntrackMatch, pkt: &Packet) -> Result<bool, String> {
         check(Err("--ctrepl* depends on the final NAT bindings".to_owned()))?;
     }
     if c.status.is_some() {
-        check(Err("--ctstatus depends on the connection's history".to_owned()))?;
+        check(Err(
+            "--ctstatus depends on the connection's history".to_owned()
+        ))?;
     }
     if c.expire.is_some() {
-        check(Err("--ctexpire depends on the connection's timer".to_owned()))?;
+        check(Err(
+            "--ctexpire depends on the connection's timer".to_owned()
+        ))?;
     }
     if let Some(dir) = &c.direction {
         check(Ok(dir.eq_ignore_ascii_case("ORIGINAL")))?;
@@ -1457,7 +1492,11 @@ fn tuple_text(t: &Tuple) -> String {
         (a, None) => a.to_string(),
     };
     match t.l4 {
-        L4::Ports { sport, dport } => format!("{} -> {}", side(t.src, Some(sport)), side(t.dst, Some(dport))),
+        L4::Ports { sport, dport } => format!(
+            "{} -> {}",
+            side(t.src, Some(sport)),
+            side(t.dst, Some(dport))
+        ),
         _ => format!("{} -> {}", side(t.src, None), side(t.dst, None)),
     }
 }

@@ -29,7 +29,10 @@ fn dns_without_endpoints_is_rejected_by_the_named_rule() {
             assert_eq!(rule.table, Table::Filter);
             assert_eq!(rule.chain, "KUBE-SERVICES");
             assert_eq!(rule.line, 46);
-            assert!(rule.text.contains("kube-system/kube-dns:dns has no endpoints"));
+            assert!(
+                rule.text
+                    .contains("kube-system/kube-dns:dns has no endpoints")
+            );
             assert_eq!(with, "icmp-port-unreachable");
         }
         other => panic!("expected a REJECT, got {other:?}"),
@@ -74,7 +77,10 @@ fn pod_to_pod_flow_is_dropped_by_the_policy_rule() {
             "networking/iptables-save.txt",
             "trace/pod-to-pod-drop/iptables-save.txt",
         ),
-        ("networking/iproute.txt", "trace/pod-to-pod-drop/iproute.txt"),
+        (
+            "networking/iproute.txt",
+            "trace/pod-to-pod-drop/iproute.txt",
+        ),
     ]);
     let tracer = Tracer::new(&snapshot);
     let denied = Flow::new(ip("192.168.2.10"), 5432, FlowProtocol::Tcp)
@@ -102,10 +108,14 @@ fn pod_to_pod_flow_is_dropped_by_the_policy_rule() {
         }
     );
     // Without the input interface the policy jump cannot be decided.
-    let unknown = Flow::new(ip("192.168.2.10"), 5432, FlowProtocol::Tcp).from_src(ip("192.168.3.30"));
+    let unknown =
+        Flow::new(ip("192.168.2.10"), 5432, FlowProtocol::Tcp).from_src(ip("192.168.3.30"));
     let t = tracer.trace(&unknown, TraceOptions::default());
     match &t.branches[0].outcome {
-        Outcome::Undetermined { rule: Some(rule), reason } => {
+        Outcome::Undetermined {
+            rule: Some(rule),
+            reason,
+        } => {
             assert_eq!(rule.line, 9);
             assert!(reason.contains("input interface"), "{reason}");
         }
@@ -146,7 +156,10 @@ fn node_port_flow_reaches_the_endpoints_masqueraded() {
 #[test]
 fn ipv6_service_and_node_port() {
     let snapshot = snapshot_of(&[
-        ("networking/ip6tables-save.txt", "trace/ipv6/ip6tables-save.txt"),
+        (
+            "networking/ip6tables-save.txt",
+            "trace/ipv6/ip6tables-save.txt",
+        ),
         ("networking/ip6route.txt", "trace/ipv6/ip6route.txt"),
     ]);
     let tracer = Tracer::new(&snapshot);
@@ -178,14 +191,13 @@ fn generated_ruleset_uses_the_index() {
         "networking/iptables-save.txt".to_owned(),
         fixture_gen::iptables::kube_proxy_ruleset(500, 3).into_bytes(),
     );
-    let snapshot = node_artifacts::snapshot::NodeSnapshot::build(
-        node_artifacts::snapshot::SnapshotInput {
+    let snapshot =
+        node_artifacts::snapshot::NodeSnapshot::build(node_artifacts::snapshot::SnapshotInput {
             name: None,
             files: &files,
             rejected: &[],
             newest_file_time: None,
-        },
-    );
+        });
     // Service 401: 10.100.1.147:9090/tcp.
     let flow = Flow::new(ip("10.100.1.147"), 9090, FlowProtocol::Tcp)
         .from_src(ip("192.168.70.9"))
@@ -199,10 +211,11 @@ fn generated_ruleset_uses_the_index() {
     );
     // Without a routing table the node's addresses are unknown: said, not guessed.
     assert!(!t.local_addresses_known);
-    assert!(t.branches.iter().all(|b| matches!(
-        b.outcome,
-        Outcome::Undetermined { rule: None, .. }
-    )));
+    assert!(
+        t.branches
+            .iter()
+            .all(|b| matches!(b.outcome, Outcome::Undetermined { rule: None, .. }))
+    );
 }
 
 #[test]
