@@ -1440,13 +1440,13 @@ fn addrtype(
         Some(
             pkt.in_iface
                 .as_deref()
-                .ok_or_else(|| "addrtype --limit-iface-in: the input interface is not given")?,
+                .ok_or("addrtype --limit-iface-in: the input interface is not given")?,
         )
     } else if a.limit_iface_out {
         Some(
             pkt.out_iface
                 .as_deref()
-                .ok_or_else(|| "addrtype --limit-iface-out: the output interface is unknown")?,
+                .ok_or("addrtype --limit-iface-out: the output interface is unknown")?,
         )
     } else {
         None
