@@ -583,9 +583,10 @@ impl<'s> Tracer<'s> {
                     };
                 }
                 Eval::Random(p) => {
-                    let live = out.branches.len() + stack.len() + 1;
+                    // Branches created so far (ids are handed out in order).
+                    let created = out.next_id;
                     let rest = w.probability * (1.0 - p);
-                    let detail = if live >= options.max_branches {
+                    let detail = if created >= options.max_branches {
                         out.branches.push(Branch {
                             id: out.next_id,
                             parent: Some(w.id),

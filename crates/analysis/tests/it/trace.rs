@@ -243,3 +243,44 @@ fn json_is_serializable() {
     assert_eq!(json["branches"][0]["outcome"]["outcome"], "rejected");
     assert_eq!(json["flow"]["protocol"], "tcp");
 }
+
+#[test]
+fn branch_limit_truncates_without_losing_probability() {
+    let snapshot = scenario("conntrack-exhaustion");
+    let flow = Flow::new(ip("172.20.33.180"), 80, FlowProtocol::Tcp)
+        .from_src(ip("10.0.50.75"))
+        .in_iface("eni0b1c2d3e4f5");
+    let t = trace(
+        &snapshot,
+        &flow,
+        TraceOptions {
+            max_branches: 2,
+            max_steps: 5,
+            ..TraceOptions::default()
+        },
+    );
+    assert_eq!(t.steps.len(), 5);
+    assert!(t.steps_total > 5);
+    assert_eq!(t.branches.len(), 3, "{t}");
+    assert!(
+        t.branches
+            .iter()
+            .any(|b| matches!(b.outcome, Outcome::Truncated { .. }))
+    );
+    assert_sums_to_one(&t);
+}
+
+#[test]
+fn locally_generated_flow_walks_output() {
+    let snapshot = scenario("dns-no-endpoints");
+    let flow = Flow::new(ip("172.20.0.10"), 53, FlowProtocol::Udp)
+        .from_src(ip("10.0.70.12"))
+        .local();
+    let t = trace(&snapshot, &flow, TraceOptions::default());
+    assert!(t.steps.iter().any(|s| s.chain == "OUTPUT"), "{t}");
+    assert!(t.steps.iter().all(|s| s.chain != "PREROUTING"), "{t}");
+    assert!(
+        matches!(t.branches[0].outcome, Outcome::Rejected { .. }),
+        "{t}"
+    );
+}
