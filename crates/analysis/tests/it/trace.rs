@@ -284,3 +284,106 @@ fn locally_generated_flow_walks_output() {
         "{t}"
     );
 }
+
+mod prop {
+    use std::collections::BTreeMap;
+
+    use analysis::trace::{Flow, FlowProtocol, TraceOptions, Tracer};
+    use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
+    use proptest::prelude::*;
+
+    const CHAINS: [&str; 4] = ["A", "B", "C", "D"];
+    const MATCHES: [&str; 10] = [
+        "",
+        "-s 10.0.0.0/8 ",
+        "! -d 10.100.0.10/32 ",
+        "-i eni+ ",
+        "-p udp -m udp --dport 53 ",
+        "-m mark --mark 0x4000/0x4000 ",
+        "-m statistic --mode random --probability 0.25 ",
+        "-m conntrack --ctstate NEW ",
+        "-m recent --rcheck --name x ",
+        "-m addrtype --dst-type LOCAL ",
+    ];
+
+    fn target(choice: u8, chain: usize) -> String {
+        match choice % 9 {
+            0 => "-j ACCEPT".to_owned(),
+            1 => "-j DROP".to_owned(),
+            2 => "-j RETURN".to_owned(),
+            3 => format!("-j {}", CHAINS[chain % 4]),
+            4 => format!("-g {}", CHAINS[chain % 4]),
+            5 => "-j MARK --set-xmark 0x4000/0x4000".to_owned(),
+            6 => "-j REJECT --reject-with icmp-port-unreachable".to_owned(),
+            7 => "-j LOG".to_owned(),
+            _ => "-j DNAT --to-destination 10.0.1.5:8080".to_owned(),
+        }
+    }
+
+    fn ruleset(rules: &[(usize, usize, u8, usize)]) -> String {
+        let mut out = String::new();
+        for table in ["filter", "nat"] {
+            out.push_str(&format!("*{table}\n"));
+            for builtin in ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"] {
+                out.push_str(&format!(":{builtin} ACCEPT [0:0]\n"));
+            }
+            for c in CHAINS {
+                out.push_str(&format!(":{c} - [0:0]\n"));
+            }
+            for &(chain, m, t, to) in rules {
+                let chain = [
+                    "PREROUTING",
+                    "FORWARD",
+                    "OUTPUT",
+                    "POSTROUTING",
+                    "A",
+                    "B",
+                    "C",
+                    "D",
+                ][chain % 8];
+                out.push_str(&format!(
+                    "-A {chain} {}{}\n",
+                    MATCHES[m % 10],
+                    target(t, to)
+                ));
+            }
+            out.push_str("COMMIT\n");
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any ruleset of these shapes (loops included) traces without a
+        /// panic, ends every branch, and keeps the probabilities summing to 1.
+        #[test]
+        fn traces_end_and_sum_to_one(
+            rules in proptest::collection::vec((0usize..8, 0usize..10, any::<u8>(), 0usize..4), 0..40),
+            local in any::<bool>(),
+        ) {
+            let mut files = BTreeMap::new();
+            files.insert("networking/iptables-save.txt".to_owned(), ruleset(&rules).into_bytes());
+            files.insert(
+                "networking/iproute.txt".to_owned(),
+                b"default via 10.0.0.1 dev eth0\nlocal 10.0.0.10 dev eth0 table local proto kernel scope host src 10.0.0.10\n".to_vec(),
+            );
+            let snapshot = NodeSnapshot::build(SnapshotInput {
+                name: None,
+                files: &files,
+                rejected: &[],
+                newest_file_time: None,
+            });
+            let mut flow = Flow::new([10, 100, 0, 10].into(), 53, FlowProtocol::Udp)
+                .from_src([10, 0, 3, 4].into())
+                .in_iface("eni1234");
+            if local {
+                flow = flow.local();
+            }
+            let t = Tracer::new(&snapshot).trace(&flow, TraceOptions::default());
+            prop_assert!(!t.branches.is_empty());
+            let total: f64 = t.branches.iter().map(|b| b.probability).sum();
+            prop_assert!((total - 1.0).abs() < 1e-9, "sum {}", total);
+            let _ = t.to_string();
+        }
+    }
+}
