@@ -158,6 +158,32 @@ impl FlowProtocol {
     }
 }
 
+impl std::str::FromStr for FlowProtocol {
+    type Err = UnknownProtocol;
+
+    /// `tcp`, `udp` or `sctp` (any case), or their numbers.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Ok(FlowProtocol::Tcp),
+            "udp" | "17" => Ok(FlowProtocol::Udp),
+            "sctp" | "132" => Ok(FlowProtocol::Sctp),
+            _ => Err(UnknownProtocol(s.to_owned())),
+        }
+    }
+}
+
+/// A protocol name [`FlowProtocol`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownProtocol(pub String);
+
+impl std::fmt::Display for UnknownProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown protocol `{}` (expected tcp, udp or sctp)", self.0)
+    }
+}
+
+impl std::error::Error for UnknownProtocol {}
+
 /// Where a traced packet comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -387,3 +387,13 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn protocols_parse() {
+    assert_eq!("TCP".parse::<FlowProtocol>().unwrap(), FlowProtocol::Tcp);
+    assert_eq!("17".parse::<FlowProtocol>().unwrap(), FlowProtocol::Udp);
+    assert_eq!(
+        "icmp".parse::<FlowProtocol>().unwrap_err().to_string(),
+        "unknown protocol `icmp` (expected tcp, udp or sctp)"
+    );
+}
