@@ -178,7 +178,11 @@ pub struct UnknownProtocol(pub String);
 
 impl std::fmt::Display for UnknownProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unknown protocol `{}` (expected tcp, udp or sctp)", self.0)
+        write!(
+            f,
+            "unknown protocol `{}` (expected tcp, udp or sctp)",
+            self.0
+        )
     }
 }
 
