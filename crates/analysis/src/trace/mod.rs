@@ -310,8 +310,6 @@ pub enum StepVerdict {
     Skipped,
     /// The end of a built-in chain: its policy was applied.
     Policy,
-    /// A hook whose chain does not exist in the ruleset (nothing to walk).
-    Absent,
 }
 
 /// One path of the packet through the ruleset.

@@ -58,7 +58,6 @@ impl fmt::Display for Trace {
                 StepVerdict::Undetermined => "UNDETERMINED",
                 StepVerdict::Skipped => "skipped",
                 StepVerdict::Policy => "end",
-                StepVerdict::Absent => "absent",
             };
             write!(
                 f,

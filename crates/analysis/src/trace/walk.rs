@@ -439,7 +439,11 @@ impl<'s> Tracer<'s> {
             },
             out_iface: None,
             mark: flow.mark,
-            ct_mark: (flow.ct_state == CtState::New).then_some(0),
+            ct_mark: if flow.ct_state == CtState::New {
+                Some(0)
+            } else {
+                self.existing_ct_mark(flow, out)
+            },
             ct_state: flow.ct_state.clone(),
             dnat_done: false,
             snat_done: false,
@@ -966,6 +970,40 @@ impl<'s> Tracer<'s> {
                 }
             }
         }
+    }
+
+    /// The connection mark of an existing connection, from the conntrack
+    /// entries whose original tuple is the flow (when they agree).
+    fn existing_ct_mark(&self, flow: &Flow, out: &mut Out) -> Option<u32> {
+        let dump = if flow.dst.is_ipv6() {
+            self.snapshot.conntrack6.as_ref()
+        } else {
+            self.snapshot.conntrack.as_ref()
+        }?;
+        let proto = ct_protocol(flow.protocol);
+        let mut marks = dump
+            .value
+            .table
+            .entries_for_addr(flow.dst)
+            .filter(|e| {
+                e.protocol == proto
+                    && flow.src.is_some()
+                    && tuple_is(&e.original, flow.src, flow.sport, flow.dst, flow.dport)
+            })
+            .map(|e| (e.line, e.mark.unwrap_or(0)));
+        let (line, mark) = marks.next()?;
+        if marks.any(|(_, m)| m != mark) {
+            out.notes.insert(
+                "the conntrack entries of this flow carry different connection marks: \
+                 CONNMARK matches are undetermined"
+                    .to_owned(),
+            );
+            return None;
+        }
+        out.notes.insert(format!(
+            "connection mark {mark:#x} taken from the conntrack entry at line {line}"
+        ));
+        Some(mark)
     }
 
     /// Conntrack entries tracking the flow (original direction), its reply

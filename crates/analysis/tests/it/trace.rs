@@ -230,6 +230,15 @@ fn established_flows_skip_nat_and_find_conntrack_entries() {
     let t = trace(&snapshot, &flow, TraceOptions::default());
     assert!(t.steps.iter().all(|s| s.table != Table::Nat), "{t}");
     assert!(t.notes.iter().any(|n| n.contains("nat table")));
+    // The connection mark comes from the existing entries, so the VPC CNI's
+    // CONNMARK restore is decided rather than undetermined.
+    assert!(t.notes.iter().any(|n| n.contains("connection mark")), "{t}");
+    assert!(
+        t.branches
+            .iter()
+            .all(|b| !matches!(b.outcome, Outcome::Undetermined { .. })),
+        "{t}"
+    );
 }
 
 #[test]
