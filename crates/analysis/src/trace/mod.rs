@@ -1,0 +1,484 @@
+//! Packet trace: a flow walked through the node's iptables as the kernel
+//! would walk it.
+//!
+//! ```text
+//! trace tcp 10.0.50.75:41000 -> 172.20.0.80:80 (incoming on eni3a1b2c, conntrack state NEW)
+//! [b0] raw PREROUTING      (no rules, policy ACCEPT)
+//! [b0] nat PREROUTING:1    matched   -j KUBE-SERVICES
+//! [b0] nat KUBE-SERVICES   skipped 4996 rules for other destinations (indexed)
+//! [b0] nat KUBE-SERVICES:7 matched   -j KUBE-SVC-ABC…
+//! [b0] nat KUBE-SVC-ABC:2  matched   (probability 0.33333) -j KUBE-SEP-1 → fork b1 (0.66667)
+//! …
+//! branch b0  p=0.33333  endpoint 10.0.1.5:8080  accepted (forwarded via eni9f8e)  SNAT: none
+//! ```
+//!
+//! The walk, per family (`iptables-save` for IPv4 destinations,
+//! `ip6tables-save` for IPv6):
+//!
+//! ```text
+//! incoming := raw PREROUTING, mangle PREROUTING, nat PREROUTING, route,
+//!             ( local  ⇒ mangle INPUT, filter INPUT, security INPUT, nat INPUT
+//!             | other  ⇒ mangle FORWARD, filter FORWARD, security FORWARD,
+//!                        mangle POSTROUTING, nat POSTROUTING )
+//! local    := route, raw OUTPUT, mangle OUTPUT, nat OUTPUT, route,
+//!             filter OUTPUT, security OUTPUT, mangle POSTROUTING, nat POSTROUTING
+//!             ( local ⇒ mangle INPUT, filter INPUT, security INPUT, nat INPUT )
+//! ```
+//!
+//! Design decisions:
+//!
+//! - **Never guess.** A match the tracer cannot decide (`recent`, `set`,
+//!   `owner`, `limit`, a source address the flow does not give, an unknown
+//!   module) ends that branch as *undetermined*, naming the rule. The one
+//!   exception is a rule whose target cannot change the packet or its fate
+//!   (`LOG`, `NFLOG`, no target): it is recorded as undetermined and the walk
+//!   goes on, since either answer leads to the same place.
+//! - **Probabilities are branches.** A `-m statistic --mode random
+//!   --probability p` rule forks the walk: the matched branch carries `p` of
+//!   its parent's probability, the other `1 − p`, so kube-proxy's cascade
+//!   `1/3, 1/2, 1` gives each endpoint `1/3`.
+//! - **The nat table sees only new connections**, as in the kernel: for a flow
+//!   in another conntrack state the nat chains are not walked (the trace says
+//!   so and lists the conntrack entries that hold the existing NAT binding).
+//! - **Routing is the main table's longest prefix match** plus the `local`
+//!   table for the node's own addresses; policy routing rules are not
+//!   evaluated (the VPC CNI's per-ENI tables only change the egress ENI of pod
+//!   traffic, not which iptables chains it crosses).
+//! - **Chains are indexed.** Chains are found by name through the ruleset's
+//!   index, and long chains (`KUBE-SERVICES` with thousands of rules) are
+//!   indexed by the host destination address their rules match, so a hop costs
+//!   the candidate rules only; the skipped rules are counted in the trace.
+
+mod render;
+mod walk;
+
+use std::net::IpAddr;
+
+use node_artifacts::iptables::{CtState, Table};
+use node_artifacts::snapshot::NodeSnapshot;
+use serde::Serialize;
+
+pub use walk::Tracer;
+
+/// The flow to trace: the first packet of a connection unless
+/// [`ct_state`](Self::ct_state) says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    /// Source address; `None` makes any rule that tests it undetermined.
+    pub src: Option<IpAddr>,
+    /// Source port; `None` makes any rule that tests it undetermined.
+    pub sport: Option<u16>,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub dport: u16,
+    /// Transport protocol.
+    pub protocol: FlowProtocol,
+    /// Interface the packet arrives on (incoming flows), e.g. `eni3a1b2c3d4e5`
+    /// for a pod's veth or `eth0` for traffic from the VPC.
+    pub in_iface: Option<String>,
+    /// Interface the packet leaves by; by default the route lookup decides.
+    pub out_iface: Option<String>,
+    /// Where the packet comes from.
+    pub origin: Origin,
+    /// Conntrack state as the packet is seen (default `NEW`).
+    pub ct_state: CtState,
+    /// The packet mark (`skb->mark`) on entry (default 0).
+    pub mark: u32,
+}
+
+impl Flow {
+    /// A new incoming flow to `dst:dport` with every optional field unset.
+    pub fn new(dst: IpAddr, dport: u16, protocol: FlowProtocol) -> Flow {
+        Flow {
+            src: None,
+            sport: None,
+            dst,
+            dport,
+            protocol,
+            in_iface: None,
+            out_iface: None,
+            origin: Origin::Incoming,
+            ct_state: CtState::New,
+            mark: 0,
+        }
+    }
+
+    /// With a source address.
+    #[must_use]
+    pub fn from_src(mut self, src: IpAddr) -> Flow {
+        self.src = Some(src);
+        self
+    }
+
+    /// Arriving on `iface`.
+    #[must_use]
+    pub fn in_iface(mut self, iface: &str) -> Flow {
+        self.in_iface = Some(iface.to_owned());
+        self
+    }
+
+    /// Generated by a process on the node (walks `OUTPUT`, not `PREROUTING`).
+    #[must_use]
+    pub fn local(mut self) -> Flow {
+        self.origin = Origin::Local;
+        self
+    }
+}
+
+/// Transport protocol of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowProtocol {
+    /// TCP (6).
+    Tcp,
+    /// UDP (17).
+    Udp,
+    /// SCTP (132).
+    Sctp,
+}
+
+impl FlowProtocol {
+    /// The IP protocol number.
+    pub fn number(self) -> u8 {
+        match self {
+            FlowProtocol::Tcp => 6,
+            FlowProtocol::Udp => 17,
+            FlowProtocol::Sctp => 132,
+        }
+    }
+
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowProtocol::Tcp => "tcp",
+            FlowProtocol::Udp => "udp",
+            FlowProtocol::Sctp => "sctp",
+        }
+    }
+}
+
+impl std::str::FromStr for FlowProtocol {
+    type Err = UnknownProtocol;
+
+    /// `tcp`, `udp` or `sctp` (any case), or their numbers.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Ok(FlowProtocol::Tcp),
+            "udp" | "17" => Ok(FlowProtocol::Udp),
+            "sctp" | "132" => Ok(FlowProtocol::Sctp),
+            _ => Err(UnknownProtocol(s.to_owned())),
+        }
+    }
+}
+
+/// A protocol name [`FlowProtocol`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownProtocol(pub String);
+
+impl std::fmt::Display for UnknownProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown protocol `{}` (expected tcp, udp or sctp)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownProtocol {}
+
+/// Where a traced packet comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Received on an interface (a pod's veth, `eth0`): walks `PREROUTING`.
+    Incoming,
+    /// Sent by a process in the node's network namespace (host-network pods,
+    /// kubelet): walks `OUTPUT`.
+    Local,
+}
+
+/// Limits on the size of a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceOptions {
+    /// Rule visits recorded in [`Trace::steps`] (all are counted).
+    pub max_steps: usize,
+    /// Branches followed; further forks end as [`Outcome::Truncated`].
+    pub max_branches: usize,
+    /// Conntrack entries listed (all are counted).
+    pub max_conntrack: usize,
+}
+
+impl Default for TraceOptions {
+    fn default() -> Self {
+        TraceOptions {
+            max_steps: 400,
+            max_branches: 64,
+            max_conntrack: 20,
+        }
+    }
+}
+
+/// The result of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    /// The flow as given.
+    pub flow: Flow,
+    /// `ipv4` or `ipv6`.
+    pub family: &'static str,
+    /// The ruleset artifact walked (`networking/iptables-save.txt`), `None`
+    /// when the bundle has none (then there are no steps and one undetermined
+    /// branch).
+    pub ruleset: Option<String>,
+    /// Whether the node's own addresses are known (from the `local` routing
+    /// table); without them `addrtype` and the INPUT/FORWARD choice are
+    /// undetermined.
+    pub local_addresses_known: bool,
+    /// Every rule visited, in walk order, up to the step budget.
+    pub steps: Vec<Step>,
+    /// Rule visits in all (recorded or not).
+    pub steps_total: usize,
+    /// The branches, by id; their probabilities sum to 1.
+    pub branches: Vec<Branch>,
+    /// Endpoints reached (DNAT destinations), merged over branches, with the
+    /// summed probability.
+    pub endpoints: Vec<EndpointShare>,
+    /// Conntrack entries already tracking the flow or its reply.
+    pub conntrack: ConntrackMatches,
+    /// What the tracer assumed or could not do, once each.
+    pub notes: Vec<String>,
+}
+
+impl Trace {
+    /// The summed probability of branches whose outcome satisfies `pred`.
+    pub fn probability_of(&self, pred: impl Fn(&Outcome) -> bool) -> f64 {
+        self.branches
+            .iter()
+            .filter(|b| pred(&b.outcome))
+            .map(|b| b.probability)
+            .sum()
+    }
+}
+
+/// A rule (or chain policy) in a trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    /// Table.
+    pub table: Table,
+    /// Chain.
+    pub chain: String,
+    /// Line in the ruleset artifact (the chain's declaration line for a
+    /// policy).
+    pub line: usize,
+    /// The rule as iptables-save prints it (`:CHAIN POLICY` for a policy).
+    pub text: String,
+}
+
+/// One rule visit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// The branch that made the visit.
+    pub branch: usize,
+    /// Table.
+    pub table: Table,
+    /// Chain.
+    pub chain: String,
+    /// Line of the rule (0 for a chain-level step: policy, skipped rules).
+    pub line: usize,
+    /// What happened.
+    pub verdict: StepVerdict,
+    /// Target of the rule (`-j KUBE-SERVICES`, `DNAT 10.0.1.5:8080`, policy).
+    pub action: String,
+    /// Why, when not plain: the undecided match, the probability, the fork.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The verdict on one rule visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepVerdict {
+    /// Every match held; the target was applied.
+    Matched,
+    /// Some match failed.
+    NotMatched,
+    /// Some match could not be decided.
+    Undetermined,
+    /// Rules passed over without evaluation because the chain index shows
+    /// they test other destination addresses (the count is in `detail`).
+    Skipped,
+    /// The end of a built-in chain: its policy was applied.
+    Policy,
+}
+
+/// One path of the packet through the ruleset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Branch {
+    /// Id (`b0` is the walk's start).
+    pub id: usize,
+    /// The branch this one forked from.
+    pub parent: Option<usize>,
+    /// Share of new connections that take this path.
+    pub probability: f64,
+    /// The DNAT applied on this path.
+    pub dnat: Option<Dnat>,
+    /// The source NAT applied on this path (`None`: the source is kept).
+    pub snat: Option<Snat>,
+    /// The routing decision.
+    pub route: Option<RouteDecision>,
+    /// Marks on the way out.
+    pub mark: u32,
+    /// Where the packet ends.
+    pub outcome: Outcome,
+}
+
+/// A destination NAT applied to a branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dnat {
+    /// New destination address.
+    pub address: Option<IpAddr>,
+    /// New destination port.
+    pub port: Option<u16>,
+    /// The Kubernetes service (`namespace/name:port`) from the rule comment.
+    pub service: Option<String>,
+    /// The `DNAT` rule.
+    pub rule: RuleRef,
+}
+
+/// An endpoint reached, merged over branches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointShare {
+    /// Endpoint address.
+    pub address: Option<IpAddr>,
+    /// Endpoint port.
+    pub port: Option<u16>,
+    /// Service from the rule comment.
+    pub service: Option<String>,
+    /// Summed probability of the branches reaching it.
+    pub probability: f64,
+    /// Those branches.
+    pub branches: Vec<usize>,
+}
+
+/// A source NAT decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snat {
+    /// `snat` or `masquerade`.
+    pub kind: &'static str,
+    /// The `--to-source` address (SNAT) or `None` (masquerade: the outgoing
+    /// interface's address).
+    pub to_source: Option<IpAddr>,
+    /// Outgoing interface, when known.
+    pub out_iface: Option<String>,
+    /// `--random-fully`.
+    pub random_fully: bool,
+    /// The rule.
+    pub rule: RuleRef,
+}
+
+/// The routing decision of a branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteDecision {
+    /// Whether the destination is one of the node's own addresses.
+    pub local: bool,
+    /// Outgoing interface (non-local destinations).
+    pub out_iface: Option<String>,
+    /// How it was decided (`local table`, `main table 10.0.1.5 dev eni…`,
+    /// `given`).
+    pub by: String,
+}
+
+/// Where a branch ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Delivered to a local socket (INPUT) or sent on (FORWARD/OUTPUT).
+    Accepted {
+        /// `local` or `forwarded` or `sent`.
+        delivery: &'static str,
+        /// Outgoing interface, when known.
+        out_iface: Option<String>,
+    },
+    /// Dropped by a rule or a chain policy.
+    Dropped {
+        /// The rule or policy.
+        rule: RuleRef,
+    },
+    /// Rejected by a rule.
+    Rejected {
+        /// The rule.
+        rule: RuleRef,
+        /// `--reject-with`.
+        with: String,
+    },
+    /// The tracer could not decide a match that matters.
+    Undetermined {
+        /// The rule (`None`: a routing decision).
+        rule: Option<RuleRef>,
+        /// What could not be decided.
+        reason: String,
+    },
+    /// A budget ended the walk (branch limit, loop guard).
+    Truncated {
+        /// Which limit.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// `accepted`, `dropped`, `rejected`, `undetermined` or `truncated`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::Dropped { .. } => "dropped",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Undetermined { .. } => "undetermined",
+            Outcome::Truncated { .. } => "truncated",
+        }
+    }
+}
+
+/// Conntrack entries related to the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ConntrackMatches {
+    /// The conntrack artifact searched (`None`: the bundle has none).
+    pub artifact: Option<String>,
+    /// Matching entries, up to the budget.
+    pub entries: Vec<ConntrackRef>,
+    /// Matching entries in all.
+    pub total: usize,
+}
+
+/// One conntrack entry related to the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConntrackRef {
+    /// Line in the conntrack artifact.
+    pub line: u32,
+    /// `original` (its original tuple is the flow), `reply` (its reply tuple
+    /// comes from an endpoint the trace reached) or `reverse` (a connection
+    /// the other way).
+    pub relation: &'static str,
+    /// State (`ESTABLISHED`, …) when the protocol has one.
+    pub state: Option<String>,
+    /// Original tuple, `src:sport -> dst:dport`.
+    pub original: String,
+    /// Reply tuple.
+    pub reply: String,
+    /// `[UNREPLIED]`.
+    pub unreplied: bool,
+    /// `[ASSURED]`.
+    pub assured: bool,
+    /// Seconds left.
+    pub timeout: Option<u32>,
+    /// Connection mark.
+    pub mark: Option<u32>,
+}
+
+/// Traces `flow` through the snapshot's ruleset of the flow's family.
+///
+/// Builds the indexes ([`Tracer::new`]) and walks once; to trace many flows
+/// on one snapshot, build a [`Tracer`] and call [`Tracer::trace`].
+pub fn trace(snapshot: &NodeSnapshot, flow: &Flow, options: TraceOptions) -> Trace {
+    Tracer::new(snapshot).trace(flow, options)
+}
