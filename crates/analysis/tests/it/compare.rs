@@ -32,16 +32,16 @@ fn conntrack_exhaustion_names_the_full_table_first() {
 }
 
 #[test]
-fn dns_no_endpoints_names_the_service_first() {
+fn dns_no_endpoints_names_the_dns_service_first() {
     let c = against_healthy("dns-no-endpoints");
-    check_first(&c, Area::Iptables, "kube-system/kube-dns:dns");
+    check_first(&c, Area::Findings, "IPT001 kube-system/kube-dns:dns");
     insta::assert_snapshot!("dns_no_endpoints", c.to_string());
 }
 
 #[test]
-fn memory_pressure_names_the_oom_kills_first() {
+fn memory_pressure_names_the_memory_pressure_first() {
     let c = against_healthy("memory-pressure");
-    check_first(&c, Area::Kernel, "oom-kill");
+    check_first(&c, Area::Findings, "JRN011 MemoryPressure");
     insta::assert_snapshot!("memory_pressure", c.to_string());
 }
 
@@ -50,18 +50,14 @@ fn other_scenarios_name_their_cause_first() {
     for (name, area, subject) in [
         (
             "ena-allowance-exceeded",
-            Area::Network,
-            "eth0 bw_in_allowance_exceeded",
+            Area::Findings,
+            "NET005 eth0/bw_in",
         ),
-        (
-            "ipam-exhaustion",
-            Area::Logs,
-            "var_log/aws-routed-eni/ipamd.log",
-        ),
+        ("ipam-exhaustion", Area::Findings, "CNI001 datastore"),
         (
             "kube-proxy-sync-failure",
-            Area::Logs,
-            "containers/kube-system/kube-proxy",
+            Area::Findings,
+            "KPX001 kube-proxy",
         ),
     ] {
         let c = against_healthy(name);
