@@ -72,6 +72,15 @@ pub struct Thresholds {
     pub containerd_error_burst: usize,
     /// Segfaults that make a storm (10).
     pub segfault_storm: usize,
+    /// Martian-source messages on one interface from which KRN009 is
+    /// medium rather than low (100).
+    pub martian_source_medium: usize,
+    /// `unregister_netdevice: waiting for …` messages for one device within
+    /// `unregister_netdevice_window_minutes` that are frequent (3,
+    /// node-problem-detector's `FrequentUnregisterNetDevice`).
+    pub unregister_netdevice_frequent: usize,
+    /// The window for counting `unregister_netdevice` waits (20 minutes).
+    pub unregister_netdevice_window_minutes: i64,
 }
 
 impl Default for Thresholds {
@@ -91,6 +100,9 @@ impl Default for Thresholds {
             restart_window_minutes: 20,
             containerd_error_burst: 50,
             segfault_storm: 10,
+            martian_source_medium: 100,
+            unregister_netdevice_frequent: 3,
+            unregister_netdevice_window_minutes: 20,
         }
     }
 }

@@ -135,7 +135,10 @@ impl Artifact {
             .find(|artifact| artifact.name() == name)
             .ok_or_else(|| Error::InvalidInput {
                 what: "artifact",
-                reason: format!("`{}` is not one of the allow-listed artifacts", name.escape_debug()),
+                reason: format!(
+                    "`{}` is not one of the allow-listed artifacts",
+                    name.escape_debug()
+                ),
             })
     }
 
@@ -230,7 +233,10 @@ impl JournalUnit {
             .find(|unit| unit.name() == bare)
             .ok_or_else(|| Error::InvalidInput {
                 what: "journal unit",
-                reason: format!("`{}` is not one of the allow-listed units", name.escape_debug()),
+                reason: format!(
+                    "`{}` is not one of the allow-listed units",
+                    name.escape_debug()
+                ),
             })
     }
 }
