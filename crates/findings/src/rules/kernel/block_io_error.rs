@@ -90,8 +90,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             }
         }
         let mut summary = format!(
-            "The kernel logged {} I/O errors on {}{}",
-            events.len(),
+            "The kernel logged {} on {}{}",
+            util::plural(events.len(), "I/O error"),
             devices.into_iter().collect::<Vec<_>>().join(", "),
             util::seen_span(kernel, &events),
         );

@@ -147,7 +147,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 let queues: Vec<String> = queues.iter().map(u32::to_string).collect();
                 format!(" on queue {}", queues.join(", "))
             };
-            parts.push(format!("{timeouts} Tx timeout messages{on}"));
+            parts.push(format!(
+                "{}{on}",
+                util::plural(timeouts, "Tx timeout message")
+            ));
         }
         if lost > 0 {
             parts.push(format!(
@@ -156,16 +159,19 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             ));
         }
         if keep_alive > 0 {
-            parts.push(format!("{keep_alive} keep-alive timeouts"));
+            parts.push(util::plural(keep_alive, "keep-alive timeout"));
         }
         if triggered > 0 {
-            parts.push(format!("{triggered} device resets triggered"));
+            parts.push(format!(
+                "{} triggered",
+                util::plural(triggered, "device reset")
+            ));
         }
         if completed > 0 {
-            parts.push(format!("{completed} completed"));
+            parts.push(format!("{} completed", util::plural(completed, "reset")));
         }
         if failed > 0 {
-            parts.push(format!("{failed} FAILED"));
+            parts.push(format!("{} FAILED", util::plural(failed, "reset")));
         }
         let resets = triggered.max(completed).max(failed);
         let mut summary = format!(

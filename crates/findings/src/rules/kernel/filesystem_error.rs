@@ -98,8 +98,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             }
         }
         let mut summary = format!(
-            "{filesystem} on {device} reported {} error messages{}",
-            events.len(),
+            "{filesystem} on {device} reported {}{}",
+            util::plural(events.len(), "error message"),
             util::seen_span(kernel, &events),
         );
         if let Some(message) = first_message {

@@ -115,8 +115,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             .map(|(label, count)| format!("{count} {label}"))
             .collect();
         let mut summary = format!(
-            "The kernel logged {} {mechanism} hardware error reports{} ({}).",
-            events.len(),
+            "The kernel logged {}{} ({}).",
+            util::plural(events.len(), &format!("{mechanism} hardware error report")),
             util::seen_span(kernel, &events),
             counts.join(", "),
         );

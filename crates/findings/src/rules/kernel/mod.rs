@@ -16,6 +16,8 @@ mod martian_packets;
 mod neighbour_table_overflow;
 mod netdevice_unregister_stuck;
 mod process_oom_killed;
+#[cfg(test)]
+mod scenarios;
 mod segfault_storm;
 mod syn_flooding;
 mod task_hung;

@@ -158,7 +158,15 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             });
         }
 
-        let events: Vec<&KernelEvent> = kills.iter().map(|kill| kill.event).collect();
+        // Dated by the `Killed process` line, as the evidence is.
+        let kill_times = kills.iter().map(|kill| {
+            kernel
+                .log
+                .value
+                .records
+                .get(kill.event.records.last)
+                .and_then(|record| record.wall_time)
+        });
         let Some(last) = kills.last() else {
             continue;
         };
@@ -170,7 +178,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         let mut summary = format!(
             "The kernel OOM killer killed `{process}` {}{}",
             util::times(kills.len()),
-            util::seen_span(kernel, &events)
+            util::span_of(kill_times)
         );
         match (&pod, &cgroup) {
             (Some(pod), Some(cgroup)) => summary.push_str(&format!(" in {pod} (cgroup {cgroup})")),
@@ -209,7 +217,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         }
         if global > 0 {
             summary.push_str(&format!(
-                " {global} of the kills were node-wide (global) OOM kills: the node itself ran out of memory."
+                " {global} of the {} {} node-wide (global): the node itself ran out of memory.",
+                util::plural(kills.len(), "kill"),
+                if global == 1 { "was" } else { "were" }
             ));
         } else {
             summary.push_str(

@@ -85,10 +85,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         }
         let storm = events.len() >= cx.thresholds.segfault_storm;
         let mut summary = format!(
-            "`{process}` segfaulted {}{} in {} processes",
+            "`{process}` segfaulted {}{} ({})",
             util::times(events.len()),
             util::seen_span(kernel, &events),
-            pids.len(),
+            util::plural(pids.len(), "pid"),
         );
         if !libraries.is_empty() {
             summary.push_str(&format!(

@@ -80,10 +80,21 @@ pub(super) fn event_quoting(
 
 /// " (first seen …, last seen …)" or "" when the log has no wall times.
 pub(super) fn seen_span(kernel: &KernelMessages, events: &[&KernelEvent]) -> String {
-    let times: Vec<Timestamp> = events
-        .iter()
-        .filter_map(|event| event_time(kernel, event))
-        .collect();
+    span_of(events.iter().map(|event| event_time(kernel, event)))
+}
+
+/// `1 word` / `n words` (plural by adding `s`).
+pub(super) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// " at T", " between T1 and T2", or "" for a set of optional times.
+pub(super) fn span_of(times: impl IntoIterator<Item = Option<Timestamp>>) -> String {
+    let times: Vec<Timestamp> = times.into_iter().flatten().collect();
     match (times.iter().min(), times.iter().max()) {
         (Some(first), Some(last)) if first == last => format!(" at {first}"),
         (Some(first), Some(last)) => format!(" between {first} and {last}"),
@@ -91,7 +102,7 @@ pub(super) fn seen_span(kernel: &KernelMessages, events: &[&KernelEvent]) -> Str
     }
 }
 
-/// `n time` / `n times`.
+/// `once` / `n times`.
 pub(super) fn times(n: usize) -> String {
     if n == 1 {
         "once".to_owned()
@@ -101,9 +112,20 @@ pub(super) fn times(n: usize) -> String {
 }
 
 /// Pod names (`namespace/name`) by pod UID, from the kubelet journal's
-/// structured klog lines (`pod="shop/cart-…" podUID="…"`).
+/// structured klog lines (`pod="shop/cart-…" podUID="…"`) and containerd's
+/// `RunPodSandbox for &PodSandboxMetadata{Name:…,Uid:…,Namespace:…,…}`.
 pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
+    if let Some(journal) = snapshot.journal(ArtifactKind::ContainerdJournal) {
+        for entry in &journal.value.entries {
+            let Some(Inner::Logfmt(logfmt)) = &entry.inner else {
+                continue;
+            };
+            if let Some((uid, pod)) = logfmt.msg.as_deref().and_then(sandbox_metadata) {
+                names.entry(uid).or_insert(pod);
+            }
+        }
+    }
     let Some(journal) = snapshot.journal(ArtifactKind::KubeletJournal) else {
         return names;
     };
@@ -129,12 +151,28 @@ pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
     names
 }
 
+/// `(uid, namespace/name)` from containerd's
+/// `RunPodSandbox for &PodSandboxMetadata{Name:cart-…,Uid:…,Namespace:shop,Attempt:0,}`.
+fn sandbox_metadata(msg: &str) -> Option<(String, String)> {
+    let rest = msg.strip_prefix("RunPodSandbox for &PodSandboxMetadata{")?;
+    let body = rest.split_once('}')?.0;
+    let field = |key: &str| {
+        body.split(',')
+            .find_map(|item| item.strip_prefix(key)?.strip_prefix(':'))
+            .filter(|value| !value.is_empty())
+    };
+    Some((
+        field("Uid")?.to_owned(),
+        format!("{}/{}", field("Namespace")?, field("Name")?),
+    ))
+}
+
 /// The pod UID in a kubepods cgroup path
 /// (`…/kubepods-burstable-pod16cee551_19ee_….slice` or cgroup v1
 /// `/kubepods/burstable/pod16cee551-19ee-…`), with dashes.
 pub(super) fn pod_uid(cgroup: &str) -> Option<String> {
     cgroup.split('/').find_map(|part| {
-        let at = part.find("pod")?;
+        let at = part.rfind("pod")?;
         let uid = &part[at + 3..];
         let uid = uid.strip_suffix(".slice").unwrap_or(uid);
         let uid = uid.replace('_', "-");
@@ -220,6 +258,24 @@ mod tests {
         check_disk("dm-3", "dm-3");
         check_disk("md0", "md0");
         check_disk("loop0", "loop0");
+    }
+
+    #[test]
+    fn sandbox_metadata() {
+        assert_eq!(
+            super::sandbox_metadata(
+                "RunPodSandbox for &PodSandboxMetadata{Name:cart-7d9f,Uid:8a1f0c3e-5b7d-4e29-9c61-2f4b7d9e0a13,Namespace:shop,Attempt:0,} returns sandbox id \"1ac4\""
+            ),
+            Some((
+                "8a1f0c3e-5b7d-4e29-9c61-2f4b7d9e0a13".to_owned(),
+                "shop/cart-7d9f".to_owned()
+            ))
+        );
+        assert_eq!(
+            super::sandbox_metadata("RunPodSandbox for &PodSandboxMetadata{Name:x}"),
+            None
+        );
+        assert_eq!(super::sandbox_metadata("StopPodSandbox for \"1ac4\""), None);
     }
 
     #[test]

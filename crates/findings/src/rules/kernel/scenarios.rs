@@ -1,0 +1,154 @@
+//! The kernel rules on the scenario bundles under `fixtures/bundles/`: what
+//! each scenario's README says the kernel log must and must not yield.
+
+use std::path::{Path, PathBuf};
+
+use node_bundle::Limits;
+
+use crate::context::Context;
+use crate::finding::Finding;
+use crate::severity::Severity;
+
+/// The single bundle directory inside `fixtures/bundles/<scenario>/`.
+fn bundle(scenario: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/bundles")
+        .join(scenario);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    entries.sort();
+    entries.into_iter().next()
+}
+
+/// The kernel group's findings on a scenario, or `None` (with a note) when
+/// the bundle is absent.
+fn kernel_findings(scenario: &str) -> Option<Vec<Finding>> {
+    let Some(path) = bundle(scenario) else {
+        println!("skipping {scenario}: bundle absent");
+        return None;
+    };
+    let bundle = node_bundle::read_path(&path, &Limits::default()).expect("bundle reads");
+    let report = crate::check(&bundle.snapshot(), &Context::default());
+    Some(
+        report
+            .findings
+            .into_iter()
+            .filter(|finding| finding.code.starts_with("KRN"))
+            .collect(),
+    )
+}
+
+fn codes(findings: &[Finding]) -> Vec<(&str, Severity, &str)> {
+    findings
+        .iter()
+        .map(|finding| (finding.code, finding.severity, finding.subject.key.as_str()))
+        .collect()
+}
+
+#[test]
+fn memory_pressure_three_memcg_kills_in_two_pods() {
+    let Some(findings) = kernel_findings("memory-pressure") else {
+        return;
+    };
+    let oom: Vec<&Finding> = findings.iter().filter(|f| f.code == "KRN001").collect();
+    assert_eq!(oom.len(), 2, "{:#?}", codes(&findings));
+    assert!(
+        oom.iter().all(|f| f.severity == Severity::High),
+        "no global OOM"
+    );
+    let total: u64 = oom.iter().map(|f| f.occurrences).sum();
+    assert_eq!(total, 3, "three kills in this boot, not nine copies");
+    let java = oom
+        .iter()
+        .find(|f| f.subject.key.starts_with("java@"))
+        .expect("java");
+    assert_eq!(java.occurrences, 2);
+    assert!(
+        java.summary.contains("shop/orders-worker-59d8c7b6f-bmhqz"),
+        "{}",
+        java.summary
+    );
+    assert!(java.summary.contains("1048576 kB"), "{}", java.summary);
+    assert!(
+        java.summary.contains("2025-11-23T18:03:5"),
+        "{}",
+        java.summary
+    );
+    assert!(
+        java.summary.contains("2025-11-23T18:30:"),
+        "{}",
+        java.summary
+    );
+    let python = oom
+        .iter()
+        .find(|f| f.subject.key.starts_with("python3@"))
+        .expect("python3");
+    assert_eq!(python.occurrences, 1);
+    assert!(
+        python.summary.contains("shop/recommender-6b8f7d9c4-6ckst"),
+        "{}",
+        python.summary
+    );
+    // The OOM reports' call traces are not crashes.
+    assert!(
+        findings.iter().all(|f| f.code != "KRN005"),
+        "{:#?}",
+        codes(&findings)
+    );
+    assert_eq!(findings.len(), 2, "{:#?}", codes(&findings));
+}
+
+#[test]
+fn ena_allowance_exceeded_tx_timeout_and_reset_on_eth0() {
+    let Some(findings) = kernel_findings("ena-allowance-exceeded") else {
+        return;
+    };
+    assert_eq!(
+        codes(&findings),
+        vec![("KRN010", Severity::High, "eth0")],
+        "the watchdog WARNING is not a KRN005 crash; nothing on eth1"
+    );
+    let ena = &findings[0];
+    assert!(ena.summary.contains("queue 1"), "{}", ena.summary);
+    assert!(ena.summary.contains("1 reset completed"), "{}", ena.summary);
+}
+
+#[test]
+fn conntrack_exhaustion_table_full() {
+    let Some(findings) = kernel_findings("conntrack-exhaustion") else {
+        return;
+    };
+    assert_eq!(codes(&findings), vec![("KRN006", Severity::High, "node")]);
+    let full = &findings[0];
+    assert!(full.occurrences >= 40, "{}", full.occurrences);
+    assert!(!full.related.is_empty(), "linked to CTK001");
+    assert!(
+        full.sources
+            .iter()
+            .any(|source| source.starts_with("sysctls/")),
+        "{:?}",
+        full.sources
+    );
+}
+
+#[test]
+fn healthy_and_other_scenarios_nothing_above_low() {
+    for scenario in [
+        "healthy",
+        "dns-no-endpoints",
+        "ipam-exhaustion",
+        "kube-proxy-sync-failure",
+    ] {
+        let Some(findings) = kernel_findings(scenario) else {
+            continue;
+        };
+        assert!(
+            findings.iter().all(|f| f.severity <= Severity::Low),
+            "{scenario}: {:#?}",
+            codes(&findings)
+        );
+    }
+}
