@@ -152,3 +152,82 @@ fn healthy_and_other_scenarios_nothing_above_low() {
         );
     }
 }
+
+/// The kernel group's findings on a bundle holding only `kernel/dmesg.current`.
+fn findings_on_dmesg(bytes: Vec<u8>) -> Vec<Finding> {
+    use std::collections::BTreeMap;
+
+    use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
+
+    let files = BTreeMap::from([("kernel/dmesg.current".to_owned(), bytes)]);
+    let snapshot = NodeSnapshot::build(SnapshotInput {
+        name: None,
+        files: &files,
+        rejected: &[],
+        newest_file_time: None,
+    });
+    crate::check(&snapshot, &Context::default())
+        .findings
+        .into_iter()
+        .filter(|finding| finding.code.starts_with("KRN"))
+        .collect()
+}
+
+/// node-problem-detector's test kernel logs (real kernel reports from
+/// Kubernetes nodes) yield the finding NPD's own rules derive from them, and
+/// every dmesg sample of the corpus runs through the rules without a panic or
+/// a finding without evidence.
+#[test]
+fn corpus_kernel_logs() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/dmesg");
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        println!("skipping: corpus absent at {}", corpus.display());
+        return;
+    };
+    let expected: &[(&str, &str, Severity, &str)] = &[
+        ("aufs_umount_hung", "KRN002", Severity::High, "umount.aufs"),
+        ("divide_zero", "KRN005", Severity::Critical, "oops"),
+        ("docker_hung", "KRN002", Severity::High, "docker"),
+        ("oom_kill", "KRN001", Severity::High, "heapster"),
+        ("readonly_filesystem", "KRN012", Severity::Critical, "sda1"),
+    ];
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .collect();
+    paths.sort();
+    let mut checked = 0;
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let findings = findings_on_dmesg(std::fs::read(&path).expect("readable"));
+        for finding in &findings {
+            assert!(
+                !finding.evidence.is_empty() && !finding.summary.is_empty(),
+                "{name}: {finding:#?}"
+            );
+        }
+        if let Some((_, code, severity, subject)) =
+            expected.iter().find(|(suffix, ..)| name.ends_with(suffix))
+        {
+            checked += 1;
+            let got = codes(&findings);
+            assert_eq!(got.len(), 1, "{name}: {got:#?}");
+            let (got_code, got_severity, got_subject) = got[0];
+            assert_eq!((got_code, got_severity), (*code, *severity), "{name}");
+            assert!(
+                got_subject.starts_with(subject),
+                "{name}: subject {got_subject}"
+            );
+        } else if name.starts_with("util-linux") {
+            // util-linux's samples are boot logs without failures.
+            assert!(
+                findings.iter().all(|f| f.severity <= Severity::Low),
+                "{name}: {:#?}",
+                codes(&findings)
+            );
+        }
+    }
+    assert_eq!(checked, expected.len(), "every NPD sample was found");
+}
