@@ -31,8 +31,13 @@ declare_rule! {
     /// `oom-kill:constraint=…,oom_memcg=…,task_memcg=…` summary and the
     /// `Killed process N (name) total-vm:…, anon-rss:…` line. Copies of the
     /// same lines in `var_log/messages` or `dmesg --ctime` output are the
-    /// same kills and are not counted again. The pod's name comes from the
-    /// pod UID in the cgroup path, looked up in the kubelet journal.
+    /// same kills and are not counted again. kubelet's own record of a kill
+    /// (`"Got sys oom event" event={"Pid":…,"ProcessName":…}` in
+    /// `kubelet/kubelet.log`, same pid and name within five minutes of the
+    /// kernel's line) is added as corroborating evidence, not as another
+    /// kill. The pod's name comes from the pod UID in the cgroup path,
+    /// looked up in the kubelet journal (`pod=… podUID=…`) and containerd's
+    /// `RunPodSandbox` lines.
     ///
     /// ## Severity
     /// High for kills inside a memory cgroup (`CONSTRAINT_MEMCG`, or
@@ -86,6 +91,11 @@ struct Kill<'a> {
     global: bool,
 }
 
+/// How far apart the kernel's and kubelet's records of one kill may be
+/// (kubelet reads the kill from the kernel within seconds; the kernel log's
+/// wall times are derived and may be off by about a second).
+const KUBELET_WINDOW_US: i64 = 5 * 60 * 1_000_000;
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(kernel) = &cx.snapshot.kernel else {
         return;
@@ -129,6 +139,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         return;
     }
     let pods = util::pod_names(cx.snapshot);
+    let kubelet = util::kubelet_ooms(cx.snapshot);
 
     for ((process, cgroup), kills) in groups {
         let key = match &cgroup {
@@ -141,7 +152,29 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         });
         let global = kills.iter().filter(|kill| kill.global).count();
         let mut builder = cx.finding(&META, Subject::new("process", key));
+        let mut kubelet_saw = 0;
         for kill in &kills {
+            // kubelet's record of the same kill (same pid and name, within
+            // minutes: pids are reused, and a previous boot's events are
+            // in the same journal) corroborates it; it is not another kill.
+            if let KernelEventKind::OomKill { pid, .. } = &kill.event.kind
+                && let Some(killed_at) = kernel
+                    .log
+                    .value
+                    .records
+                    .get(kill.event.records.last)
+                    .and_then(|record| record.wall_time)
+                && let Some(seen) = kubelet.iter().find(|oom| {
+                    oom.pid == *pid
+                        && oom.process == process
+                        && oom
+                            .time
+                            .is_some_and(|at| (at.0 - killed_at.0).abs() <= KUBELET_WINDOW_US)
+                })
+            {
+                kubelet_saw += 1;
+                builder = builder.evidence(seen.evidence.clone());
+            }
             let first = kill
                 .report
                 .map_or(kill.event.records.first, |report| report.records.first);
@@ -214,6 +247,13 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 summary.push_str(&format!(" ({})", figures.join(", ")));
             }
             summary.push('.');
+        }
+        if kubelet_saw > 0 {
+            summary.push_str(&format!(
+                " kubelet recorded {} of {} (`Got sys oom event`).",
+                util::plural(kubelet_saw, "kill"),
+                if kills.len() == 1 { "it" } else { "them" }
+            ));
         }
         if global > 0 {
             summary.push_str(&format!(

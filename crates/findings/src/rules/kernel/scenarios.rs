@@ -82,6 +82,22 @@ fn memory_pressure_three_memcg_kills_in_two_pods() {
         "{}",
         java.summary
     );
+    // kubelet's `Got sys oom event` lines of this boot corroborate the kills
+    // (lines 96 and 98); the previous boot's (line 5) does not.
+    let kubelet_lines = |finding: &Finding| -> Vec<usize> {
+        finding
+            .evidence
+            .iter()
+            .filter(|evidence| evidence.artifact == "kubelet/kubelet.log")
+            .map(|evidence| evidence.line)
+            .collect()
+    };
+    assert_eq!(kubelet_lines(java), vec![96, 98]);
+    assert!(
+        java.summary.contains("kubelet recorded 2 kills"),
+        "{}",
+        java.summary
+    );
     let python = oom
         .iter()
         .find(|f| f.subject.key.starts_with("python3@"))
@@ -92,6 +108,7 @@ fn memory_pressure_three_memcg_kills_in_two_pods() {
         "{}",
         python.summary
     );
+    assert_eq!(kubelet_lines(python), vec![99]);
     // The OOM reports' call traces are not crashes.
     assert!(
         findings.iter().all(|f| f.code != "KRN005"),

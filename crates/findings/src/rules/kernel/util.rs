@@ -151,6 +151,64 @@ pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
     names
 }
 
+/// kubelet's own record of an OOM kill: `"Got sys oom event"
+/// event={"Pid":41233,"ProcessName":"java","TimeOfDeath":…}`.
+pub(super) struct KubeletOom {
+    /// The killed process id.
+    pub(super) pid: u32,
+    /// The killed process name.
+    pub(super) process: String,
+    /// When kubelet logged it.
+    pub(super) time: Option<Timestamp>,
+    /// The journal line.
+    pub(super) evidence: Evidence,
+}
+
+/// Every `Got sys oom event` line of the kubelet journal.
+pub(super) fn kubelet_ooms(snapshot: &NodeSnapshot) -> Vec<KubeletOom> {
+    let mut out = Vec::new();
+    let Some(journal) = snapshot.journal(ArtifactKind::KubeletJournal) else {
+        return out;
+    };
+    for entry in &journal.value.entries {
+        let Some(Inner::Klog(klog)) = &entry.inner else {
+            continue;
+        };
+        if klog.msg != "Got sys oom event" {
+            continue;
+        }
+        let Some(event) = klog.kv.iter().find(|kv| kv.key == "event") else {
+            continue;
+        };
+        let Some((pid, process)) = oom_event_fields(&event.value) else {
+            continue;
+        };
+        let time = klog.at.or(entry.time.as_ref().map(|time| time.at));
+        out.push(KubeletOom {
+            pid,
+            process,
+            time,
+            evidence: Evidence::line(
+                &journal.path,
+                entry.lines.first,
+                &format!("\"Got sys oom event\" event={}", event.value),
+            )
+            .at(time),
+        });
+    }
+    out
+}
+
+/// `Pid` and `ProcessName` of kubelet's OOM event object.
+fn oom_event_fields(json: &str) -> Option<(u32, String)> {
+    let pid = json.split_once("\"Pid\":")?.1;
+    let digits = pid.bytes().take_while(u8::is_ascii_digit).count();
+    let pid = pid[..digits].parse().ok()?;
+    let name = json.split_once("\"ProcessName\":\"")?.1;
+    let name = name.split_once('"')?.0;
+    Some((pid, name.to_owned()))
+}
+
 /// `(uid, namespace/name)` from containerd's
 /// `RunPodSandbox for &PodSandboxMetadata{Name:cart-…,Uid:…,Namespace:shop,Attempt:0,}`.
 fn sandbox_metadata(msg: &str) -> Option<(String, String)> {
@@ -258,6 +316,21 @@ mod tests {
         check_disk("dm-3", "dm-3");
         check_disk("md0", "md0");
         check_disk("loop0", "loop0");
+    }
+
+    #[test]
+    fn kubelet_oom_event() {
+        assert_eq!(
+            super::oom_event_fields(
+                r#"{"Pid":41233,"ProcessName":"java","TimeOfDeath":"2025-11-23T18:03:53.583847Z"}"#
+            ),
+            Some((41233, "java".to_owned()))
+        );
+        assert_eq!(super::oom_event_fields(r#"{"ProcessName":"java"}"#), None);
+        assert_eq!(
+            super::oom_event_fields(r#"{"Pid":,"ProcessName":"java"}"#),
+            None
+        );
     }
 
     #[test]
