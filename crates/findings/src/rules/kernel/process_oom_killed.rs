@@ -91,6 +91,11 @@ struct Kill<'a> {
     global: bool,
 }
 
+/// How many records may separate the end of an `invoked oom-killer` report
+/// from its kill (the `Tasks state` table lists every task of the cgroup or
+/// the node, one record each).
+const REPORT_GAP: usize = 4_096;
+
 /// How far apart the kernel's and kubelet's records of one kill may be
 /// (kubelet reads the kill from the kernel within seconds; the kernel log's
 /// wall times are derived and may be off by about a second).
@@ -123,12 +128,17 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                     .or(oom_memcg.as_deref())
                     .map(util::pod_cgroup)
                     .filter(|cgroup| !cgroup.is_empty());
+                // The report belongs to this kill only when it ends just
+                // before it (a report whose kill never came is not ours).
+                let report = report.take().filter(|report: &&KernelEvent| {
+                    event.records.first.saturating_sub(report.records.last) <= REPORT_GAP
+                });
                 groups
                     .entry((process.clone(), cgroup))
                     .or_default()
                     .push(Kill {
                         event,
-                        report: report.take(),
+                        report,
                         global,
                     });
             }
