@@ -66,11 +66,7 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     for finding in by_id.into_values() {
         let matched = if context.suppress.codes.contains(finding.code) {
             Some("code")
-        } else if context
-            .suppress
-            .fingerprints
-            .contains(&finding.fingerprint.0)
-        {
+        } else if context.suppress.fingerprints.contains(&finding.fingerprint.0) {
             Some("fingerprint")
         } else {
             None
@@ -125,9 +121,7 @@ fn merge_into(by_id: &mut BTreeMap<String, Finding>, finding: Finding) {
 fn link_related(findings: &mut [Finding]) {
     let ids_by_code: BTreeMap<&'static str, Vec<crate::id::FindingId>> =
         findings.iter().fold(BTreeMap::new(), |mut acc, finding| {
-            acc.entry(finding.code)
-                .or_insert_with(Vec::new)
-                .push(finding.id.clone());
+            acc.entry(finding.code).or_insert_with(Vec::new).push(finding.id.clone());
             acc
         });
     for finding in findings.iter_mut() {

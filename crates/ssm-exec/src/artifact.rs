@@ -135,10 +135,7 @@ impl Artifact {
             .find(|artifact| artifact.name() == name)
             .ok_or_else(|| Error::InvalidInput {
                 what: "artifact",
-                reason: format!(
-                    "`{}` is not one of the allow-listed artifacts",
-                    name.escape_debug()
-                ),
+                reason: format!("`{}` is not one of the allow-listed artifacts", name.escape_debug()),
             })
     }
 
@@ -233,10 +230,7 @@ impl JournalUnit {
             .find(|unit| unit.name() == bare)
             .ok_or_else(|| Error::InvalidInput {
                 what: "journal unit",
-                reason: format!(
-                    "`{}` is not one of the allow-listed units",
-                    name.escape_debug()
-                ),
+                reason: format!("`{}` is not one of the allow-listed units", name.escape_debug()),
             })
     }
 }

@@ -64,9 +64,7 @@ where
 {
     let code = code(&error).map(str::to_owned);
     let message = match &error {
-        SdkError::ServiceError(service) => {
-            service.err().message().unwrap_or("no message").to_owned()
-        }
+        SdkError::ServiceError(service) => service.err().message().unwrap_or("no message").to_owned(),
         other => DisplayErrorContext(other).to_string(),
     };
     match code.as_deref() {

@@ -22,11 +22,11 @@ use aws_smithy_types::byte_stream::ByteStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::SsmExec;
 use crate::aws_error::{self, Call};
 use crate::collect::GET_OBJECT;
 use crate::error::{Error, Result};
 use crate::node::Node;
+use crate::SsmExec;
 
 /// The AWS-owned automation runbook that collects the EKS log bundle.
 pub const BUNDLE_AUTOMATION_DOCUMENT: &str = "AWSSupport-CollectEKSInstanceLogs";
@@ -66,10 +66,7 @@ pub struct Bundle {
 impl Bundle {
     /// Reads the whole archive, failing past `max_bytes`.
     pub async fn bytes(self, max_bytes: usize) -> Result<Vec<u8>> {
-        if self
-            .size
-            .is_some_and(|size| usize::try_from(size).map_or(true, |size| size > max_bytes))
-        {
+        if self.size.is_some_and(|size| usize::try_from(size).map_or(true, |size| size > max_bytes)) {
             return Err(Error::InvalidInput {
                 what: "bundle",
                 reason: format!("the archive is larger than {max_bytes} bytes; stream it instead"),
@@ -94,18 +91,9 @@ impl SsmExec {
         })?;
         let started_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
         let parameters = HashMap::from([
-            (
-                "EKSInstanceId".to_owned(),
-                vec![node.instance_id.to_string()],
-            ),
-            (
-                "LogDestination".to_owned(),
-                vec![bundle_config.bucket.clone()],
-            ),
-            (
-                "AutomationAssumeRole".to_owned(),
-                vec![bundle_config.automation_assume_role_arn.clone()],
-            ),
+            ("EKSInstanceId".to_owned(), vec![node.instance_id.to_string()]),
+            ("LogDestination".to_owned(), vec![bundle_config.bucket.clone()]),
+            ("AutomationAssumeRole".to_owned(), vec![bundle_config.automation_assume_role_arn.clone()]),
         ]);
         let started = self
             .ssm
@@ -127,36 +115,22 @@ impl SsmExec {
 
         let outputs = self.wait_automation(&execution_id, cancel).await?;
         let bucket = bundle_config.bucket.clone();
-        let named = outputs
-            .iter()
-            .find_map(|value| archive_key_in(value, &bucket, node.instance_id.as_str()));
+        let named = outputs.iter().find_map(|value| archive_key_in(value, &bucket, node.instance_id.as_str()));
         let key = match named {
             Some(key) => key,
-            None => {
-                self.newest_archive(&bucket, node.instance_id.as_str(), started_at)
-                    .await?
-            }
+            None => self.newest_archive(&bucket, node.instance_id.as_str(), started_at).await?,
         };
-        let object = self
-            .s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|error| {
-                if error.as_service_error().is_some_and(|e| e.is_no_such_key())
-                    || aws_error::code(&error) == Some("NoSuchKey")
-                {
-                    Error::BundleNotFound {
-                        instance_id: node.instance_id.to_string(),
-                        bucket: bucket.clone(),
-                        prefix: key.clone(),
-                    }
-                } else {
-                    self.classify(GET_OBJECT, error)
+        let object = self.s3.get_object().bucket(&bucket).key(&key).send().await.map_err(|error| {
+            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) || aws_error::code(&error) == Some("NoSuchKey") {
+                Error::BundleNotFound {
+                    instance_id: node.instance_id.to_string(),
+                    bucket: bucket.clone(),
+                    prefix: key.clone(),
                 }
-            })?;
+            } else {
+                self.classify(GET_OBJECT, error)
+            }
+        })?;
         Ok(Bundle {
             execution_id,
             size: object.content_length(),
@@ -167,21 +141,13 @@ impl SsmExec {
     }
 
     /// Polls GetAutomationExecution until it ends; returns the output values.
-    async fn wait_automation(
-        &self,
-        execution_id: &str,
-        cancel: &CancellationToken,
-    ) -> Result<Vec<String>> {
+    async fn wait_automation(&self, execution_id: &str, cancel: &CancellationToken) -> Result<Vec<String>> {
         let timeout = self.config.timeouts.automation;
         let deadline = Instant::now() + timeout;
         let mut delay = self.config.timeouts.poll_initial;
         let mut throttled = 0_u32;
         loop {
-            let request = self
-                .ssm
-                .get_automation_execution()
-                .automation_execution_id(execution_id)
-                .send();
+            let request = self.ssm.get_automation_execution().automation_execution_id(execution_id).send();
             let answer = tokio::select! {
                 () = cancel.cancelled() => return Err(self.stop_automation(execution_id, Error::Cancelled).await),
                 () = tokio::time::sleep_until(deadline) => return Err(self.stop_automation(execution_id, Error::Timeout { after: timeout }).await),
@@ -196,18 +162,11 @@ impl SsmExec {
                             reason: "no execution".to_owned(),
                         });
                     };
-                    let status = execution
-                        .automation_execution_status()
-                        .cloned()
-                        .unwrap_or(AutomationExecutionStatus::Pending);
+                    let status = execution.automation_execution_status().cloned().unwrap_or(AutomationExecutionStatus::Pending);
                     tracing::debug!(execution_id, status = status.as_str(), "polled automation");
                     match status {
-                        AutomationExecutionStatus::Success
-                        | AutomationExecutionStatus::CompletedWithSuccess => {
-                            let outputs = execution
-                                .outputs()
-                                .map(|outputs| outputs.values().flatten().cloned().collect())
-                                .unwrap_or_default();
+                        AutomationExecutionStatus::Success | AutomationExecutionStatus::CompletedWithSuccess => {
+                            let outputs = execution.outputs().map(|outputs| outputs.values().flatten().cloned().collect()).unwrap_or_default();
                             return Ok(outputs);
                         }
                         AutomationExecutionStatus::Failed
@@ -217,15 +176,10 @@ impl SsmExec {
                         | AutomationExecutionStatus::CompletedWithFailure
                         | AutomationExecutionStatus::Exited
                         | AutomationExecutionStatus::ChangeCalendarOverrideRejected => {
-                            let step_failure =
-                                execution.step_executions().iter().find_map(|step| {
-                                    step.failure_message().map(|message| {
-                                        format!(
-                                            "step {}: {message}",
-                                            step.step_name().unwrap_or("?")
-                                        )
-                                    })
-                                });
+                            let step_failure = execution
+                                .step_executions()
+                                .iter()
+                                .find_map(|step| step.failure_message().map(|message| format!("step {}: {message}", step.step_name().unwrap_or("?"))));
                             let reason = execution
                                 .failure_message()
                                 .map(str::to_owned)
@@ -261,16 +215,10 @@ impl SsmExec {
     }
 
     async fn stop_automation(&self, execution_id: &str, reason: Error) -> Error {
-        let stop = self
-            .ssm
-            .stop_automation_execution()
-            .automation_execution_id(execution_id)
-            .send();
+        let stop = self.ssm.stop_automation_execution().automation_execution_id(execution_id).send();
         match tokio::time::timeout(Duration::from_secs(10), stop).await {
             Ok(Ok(_)) => tracing::info!(execution_id, "stopped automation"),
-            Ok(Err(error)) => {
-                tracing::warn!(execution_id, error = %self.classify(STOP_AUTOMATION_EXECUTION, error), "could not stop automation")
-            }
+            Ok(Err(error)) => tracing::warn!(execution_id, error = %self.classify(STOP_AUTOMATION_EXECUTION, error), "could not stop automation"),
             Err(_) => tracing::warn!(execution_id, "stopping the automation timed out"),
         }
         reason
@@ -278,12 +226,7 @@ impl SsmExec {
 
     /// The newest `eks_<instance-id>…` archive written since `since` (with a
     /// minute of clock skew allowed).
-    async fn newest_archive(
-        &self,
-        bucket: &str,
-        instance_id: &str,
-        since: aws_smithy_types::DateTime,
-    ) -> Result<String> {
+    async fn newest_archive(&self, bucket: &str, instance_id: &str, since: aws_smithy_types::DateTime) -> Result<String> {
         let prefix = format!("eks_{instance_id}");
         let not_before = since.secs() - 60;
         let mut best: Option<(i64, String)> = None;
@@ -302,28 +245,20 @@ impl SsmExec {
                 let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
                     continue;
                 };
-                if is_archive(key)
-                    && modified.secs() >= not_before
-                    && best
-                        .as_ref()
-                        .is_none_or(|(secs, _)| modified.secs() > *secs)
-                {
+                if is_archive(key) && modified.secs() >= not_before && best.as_ref().is_none_or(|(secs, _)| modified.secs() > *secs) {
                     best = Some((modified.secs(), key.to_owned()));
                 }
             }
             match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => {
-                    continuation = Some(token.to_owned())
-                }
+                Some(token) if page.is_truncated() == Some(true) => continuation = Some(token.to_owned()),
                 _ => break,
             }
         }
-        best.map(|(_, key)| key)
-            .ok_or_else(|| Error::BundleNotFound {
-                instance_id: instance_id.to_owned(),
-                bucket: bucket.to_owned(),
-                prefix,
-            })
+        best.map(|(_, key)| key).ok_or_else(|| Error::BundleNotFound {
+            instance_id: instance_id.to_owned(),
+            bucket: bucket.to_owned(),
+            prefix,
+        })
     }
 }
 
@@ -341,10 +276,7 @@ fn archive_key_in(value: &str, bucket: &str, instance_id: &str) -> Option<String
             None => word,
         };
         let file_name = key.rsplit('/').next()?;
-        (file_name.starts_with(&format!("eks_{instance_id}"))
-            && is_archive(file_name)
-            && !key.contains(".."))
-        .then(|| key.to_owned())
+        (file_name.starts_with(&format!("eks_{instance_id}")) && is_archive(file_name) && !key.contains("..")).then(|| key.to_owned())
     })
 }
 
@@ -364,30 +296,9 @@ mod tests {
             Some("eks_i-0123456789abcdef0_x.tgz")
         );
         // Another bucket, another instance, or not an archive: ignored.
-        assert_eq!(
-            archive_key_in(
-                "s3://other/eks_i-0123456789abcdef0_x.tar.gz",
-                "diag-logs",
-                id
-            ),
-            None
-        );
-        assert_eq!(
-            archive_key_in(
-                "s3://diag-logs/eks_i-0aaaaaaaaaaaaaaaa_x.tar.gz",
-                "diag-logs",
-                id
-            ),
-            None
-        );
-        assert_eq!(
-            archive_key_in(
-                "s3://diag-logs/eks_i-0123456789abcdef0_x.log",
-                "diag-logs",
-                id
-            ),
-            None
-        );
+        assert_eq!(archive_key_in("s3://other/eks_i-0123456789abcdef0_x.tar.gz", "diag-logs", id), None);
+        assert_eq!(archive_key_in("s3://diag-logs/eks_i-0aaaaaaaaaaaaaaaa_x.tar.gz", "diag-logs", id), None);
+        assert_eq!(archive_key_in("s3://diag-logs/eks_i-0123456789abcdef0_x.log", "diag-logs", id), None);
         assert_eq!(archive_key_in("Success", "diag-logs", id), None);
     }
 }

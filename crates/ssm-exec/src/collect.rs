@@ -14,13 +14,13 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::SsmExec;
 use crate::artifact::Artifact;
 use crate::aws_error::{self, Call};
 use crate::config::S3Location;
-use crate::decode::{self, INLINE_STDOUT_LIMIT, Truncation};
+use crate::decode::{self, Truncation, INLINE_STDOUT_LIMIT};
 use crate::error::{Error, Result};
 use crate::node::{InstanceId, Node};
+use crate::SsmExec;
 
 /// The document's one step; SSM names S3 output after it.
 pub const DOCUMENT_STEP_NAME: &str = "collect";
@@ -114,13 +114,7 @@ impl SsmExec {
     /// online, sends the pinned document, waits, and returns the decoded bytes.
     ///
     /// Cancelling `cancel` cancels the SSM command too (best effort).
-    pub async fn collect(
-        &self,
-        node: &Node,
-        artifact: Artifact,
-        options: &CollectOptions,
-        cancel: &CancellationToken,
-    ) -> Result<Collected> {
+    pub async fn collect(&self, node: &Node, artifact: Artifact, options: &CollectOptions, cancel: &CancellationToken) -> Result<Collected> {
         self.require_online(node).await?;
         let handle = self.send(node, artifact).await?;
         self.wait(&handle, options, cancel).await
@@ -147,11 +141,7 @@ impl SsmExec {
         }
         let response = request.send().await.map_err(|error| {
             // SSM's answer for an instance whose agent is not registered.
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_invalid_instance_id())
-                || aws_error::code(&error) == Some("InvalidInstanceId")
-            {
+            if error.as_service_error().is_some_and(|e| e.is_invalid_instance_id()) || aws_error::code(&error) == Some("InvalidInstanceId") {
                 Error::NotManaged {
                     instance_id: node.instance_id.to_string(),
                 }
@@ -179,42 +169,22 @@ impl SsmExec {
     }
 
     /// Waits for a sent command and returns its output.
-    pub async fn wait(
-        &self,
-        handle: &CommandHandle,
-        options: &CollectOptions,
-        cancel: &CancellationToken,
-    ) -> Result<Collected> {
+    pub async fn wait(&self, handle: &CommandHandle, options: &CollectOptions, cancel: &CancellationToken) -> Result<Collected> {
         let timeout = options.timeout.unwrap_or(self.config.timeouts.command);
-        let finished = self
-            .poll_invocation(&handle.command_id, &handle.instance_id, timeout, cancel)
-            .await?;
-        let max_bytes = options
-            .max_output_bytes
-            .unwrap_or(self.config.max_output_bytes);
+        let finished = self.poll_invocation(&handle.command_id, &handle.instance_id, timeout, cancel).await?;
+        let max_bytes = options.max_output_bytes.unwrap_or(self.config.max_output_bytes);
         self.output_of(handle, finished, max_bytes).await
     }
 
     /// Polls GetCommandInvocation until the invocation ends, the deadline
     /// passes (the command is then cancelled) or `cancel` fires.
-    pub(crate) async fn poll_invocation(
-        &self,
-        command_id: &str,
-        instance_id: &InstanceId,
-        timeout: Duration,
-        cancel: &CancellationToken,
-    ) -> Result<Finished> {
+    pub(crate) async fn poll_invocation(&self, command_id: &str, instance_id: &InstanceId, timeout: Duration, cancel: &CancellationToken) -> Result<Finished> {
         let started = Instant::now();
         let deadline = started + timeout;
         let mut delay = self.config.timeouts.poll_initial;
         let mut throttled = 0_u32;
         loop {
-            let request = self
-                .ssm
-                .get_command_invocation()
-                .command_id(command_id)
-                .instance_id(instance_id.as_str())
-                .send();
+            let request = self.ssm.get_command_invocation().command_id(command_id).instance_id(instance_id.as_str()).send();
             let answer = tokio::select! {
                 () = cancel.cancelled() => return Err(self.abandon(command_id, instance_id, Error::Cancelled).await),
                 () = tokio::time::sleep_until(deadline) => return Err(self.abandon(command_id, instance_id, Error::Timeout { after: timeout }).await),
@@ -223,30 +193,18 @@ impl SsmExec {
             match answer {
                 Ok(invocation) => {
                     throttled = 0;
-                    let status = invocation
-                        .status()
-                        .cloned()
-                        .unwrap_or(CommandInvocationStatus::Pending);
+                    let status = invocation.status().cloned().unwrap_or(CommandInvocationStatus::Pending);
                     let details = invocation.status_details().unwrap_or_default();
                     tracing::debug!(command_id, status = status.as_str(), details, "polled");
                     match status {
                         CommandInvocationStatus::Success => {
                             return Ok(Finished {
-                                stdout: invocation
-                                    .standard_output_content()
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                                stderr: invocation
-                                    .standard_error_content()
-                                    .unwrap_or_default()
-                                    .to_owned(),
+                                stdout: invocation.standard_output_content().unwrap_or_default().to_owned(),
+                                stderr: invocation.standard_error_content().unwrap_or_default().to_owned(),
                             });
                         }
-                        CommandInvocationStatus::Pending
-                        | CommandInvocationStatus::InProgress
-                        | CommandInvocationStatus::Delayed => {}
-                        CommandInvocationStatus::Cancelled
-                        | CommandInvocationStatus::Cancelling => return Err(Error::Cancelled),
+                        CommandInvocationStatus::Pending | CommandInvocationStatus::InProgress | CommandInvocationStatus::Delayed => {}
+                        CommandInvocationStatus::Cancelled | CommandInvocationStatus::Cancelling => return Err(Error::Cancelled),
                         CommandInvocationStatus::TimedOut => {
                             return Err(match details {
                                 // The agent never picked the command up.
@@ -254,9 +212,7 @@ impl SsmExec {
                                     instance_id: instance_id.to_string(),
                                     ping_status: details.to_owned(),
                                 },
-                                _ => Error::Timeout {
-                                    after: started.elapsed(),
-                                },
+                                _ => Error::Timeout { after: started.elapsed() },
                             });
                         }
                         _ if details == "Undeliverable" || details == "Terminated" => {
@@ -268,24 +224,14 @@ impl SsmExec {
                         other => {
                             return Err(Error::CommandFailed {
                                 exit_code: invocation.response_code(),
-                                status: if details.is_empty() {
-                                    other.as_str().to_owned()
-                                } else {
-                                    details.to_owned()
-                                },
-                                stderr_head: head(
-                                    invocation.standard_error_content().unwrap_or_default(),
-                                ),
+                                status: if details.is_empty() { other.as_str().to_owned() } else { details.to_owned() },
+                                stderr_head: head(invocation.standard_error_content().unwrap_or_default()),
                             });
                         }
                     }
                 }
                 // SSM needs a moment after SendCommand before the invocation exists.
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_invocation_does_not_exist())
-                        || aws_error::code(&error) == Some("InvocationDoesNotExist") => {}
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_invocation_does_not_exist()) || aws_error::code(&error) == Some("InvocationDoesNotExist") => {}
                 Err(error) if aws_error::is_throttling(aws_error::code(&error)) => {
                     throttled += 1;
                     if throttled > self.config.max_throttled_polls {
@@ -309,17 +255,10 @@ impl SsmExec {
     /// Cancels a command we stopped waiting for, so it does not keep running
     /// unobserved, and returns `reason`. A failure to cancel is logged only.
     async fn abandon(&self, command_id: &str, instance_id: &InstanceId, reason: Error) -> Error {
-        let cancel = self
-            .ssm
-            .cancel_command()
-            .command_id(command_id)
-            .instance_ids(instance_id.as_str())
-            .send();
+        let cancel = self.ssm.cancel_command().command_id(command_id).instance_ids(instance_id.as_str()).send();
         match tokio::time::timeout(Duration::from_secs(10), cancel).await {
             Ok(Ok(_)) => tracing::info!(command_id, "cancelled command"),
-            Ok(Err(error)) => {
-                tracing::warn!(command_id, error = %self.classify(CANCEL_COMMAND, error), "could not cancel command")
-            }
+            Ok(Err(error)) => tracing::warn!(command_id, error = %self.classify(CANCEL_COMMAND, error), "could not cancel command"),
             Err(_) => tracing::warn!(command_id, "cancelling the command timed out"),
         }
         reason
@@ -327,25 +266,13 @@ impl SsmExec {
 
     /// Decodes the output, from S3 when the inline copy is cut or empty and an
     /// output bucket is configured.
-    pub(crate) async fn output_of(
-        &self,
-        handle: &CommandHandle,
-        finished: Finished,
-        max_bytes: usize,
-    ) -> Result<Collected> {
+    pub(crate) async fn output_of(&self, handle: &CommandHandle, finished: Finished, max_bytes: usize) -> Result<Collected> {
         let inline_cut = finished.stdout.len() >= INLINE_STDOUT_LIMIT;
         let inline_empty = finished.stdout.trim().is_empty();
         let mut source = OutputSource::Inline;
         let mut encoded = finished.stdout.into_bytes();
-        if let Some(output) = handle
-            .output
-            .as_ref()
-            .filter(|_| inline_cut || inline_empty)
-        {
-            let key = output.key(&format!(
-                "{}/{}/awsrunShellScript/{DOCUMENT_STEP_NAME}/stdout",
-                handle.command_id, handle.instance_id
-            ));
+        if let Some(output) = handle.output.as_ref().filter(|_| inline_cut || inline_empty) {
+            let key = output.key(&format!("{}/{}/awsrunShellScript/{DOCUMENT_STEP_NAME}/stdout", handle.command_id, handle.instance_id));
             match self.read_object(&output.bucket, &key).await {
                 Ok(object) => {
                     encoded = object;
@@ -376,11 +303,7 @@ impl SsmExec {
             Truncation::StreamEnded
         };
         if truncated.is_truncated() {
-            tracing::warn!(
-                command_id = handle.command_id,
-                ?truncated,
-                "output truncated"
-            );
+            tracing::warn!(command_id = handle.command_id, ?truncated, "output truncated");
         }
         Ok(Collected {
             bytes: decoded.bytes,
@@ -396,25 +319,16 @@ impl SsmExec {
 
     /// Reads a whole S3 object.
     pub(crate) async fn read_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
-        let object = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|error| {
-                if error.as_service_error().is_some_and(|e| e.is_no_such_key())
-                    || matches!(aws_error::code(&error), Some("NoSuchKey" | "NotFound"))
-                {
-                    Error::OutputMissing {
-                        bucket: bucket.to_owned(),
-                        key: key.to_owned(),
-                    }
-                } else {
-                    self.classify(GET_OBJECT, error)
+        let object = self.s3.get_object().bucket(bucket).key(key).send().await.map_err(|error| {
+            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) || matches!(aws_error::code(&error), Some("NoSuchKey" | "NotFound")) {
+                Error::OutputMissing {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
                 }
-            })?;
+            } else {
+                self.classify(GET_OBJECT, error)
+            }
+        })?;
         let body = object.body.collect().await.map_err(|error| Error::Sdk {
             operation: GET_OBJECT.operation,
             code: None,

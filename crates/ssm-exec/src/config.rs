@@ -59,13 +59,8 @@ impl Config {
         if let Some(bundle) = &self.bundle {
             bundle.validate()?;
         }
-        if self.timeouts.poll_initial.is_zero()
-            || self.timeouts.poll_max < self.timeouts.poll_initial
-        {
-            return Err(invalid(
-                "timeouts",
-                "poll_initial must be > 0 and <= poll_max",
-            ));
+        if self.timeouts.poll_initial.is_zero() || self.timeouts.poll_max < self.timeouts.poll_initial {
+            return Err(invalid("timeouts", "poll_initial must be > 0 and <= poll_max"));
         }
         if self.max_output_bytes == 0 {
             return Err(invalid("max_output_bytes", "must be > 0"));
@@ -99,15 +94,8 @@ impl DocumentRef {
     fn validate(&self) -> Result<()> {
         validate_document_name(&self.name)?;
         let version = self.version.as_bytes();
-        if version.is_empty()
-            || version.len() > 9
-            || version[0] == b'0'
-            || !version.iter().all(u8::is_ascii_digit)
-        {
-            return Err(invalid(
-                "document version",
-                "must be a pinned number such as `3`",
-            ));
+        if version.is_empty() || version.len() > 9 || version[0] == b'0' || !version.iter().all(u8::is_ascii_digit) {
+            return Err(invalid("document version", "must be a pinned number such as `3`"));
         }
         Ok(())
     }
@@ -135,15 +123,8 @@ impl S3Location {
 
     fn validate(&self) -> Result<()> {
         validate_bucket(&self.bucket)?;
-        if self.prefix.len() > 500
-            || self.prefix.starts_with('/')
-            || self.prefix.ends_with('/')
-            || self.prefix.chars().any(char::is_control)
-        {
-            return Err(invalid(
-                "S3 prefix",
-                "at most 500 characters, no control characters, no leading or trailing `/`",
-            ));
+        if self.prefix.len() > 500 || self.prefix.starts_with('/') || self.prefix.ends_with('/') || self.prefix.chars().any(char::is_control) {
+            return Err(invalid("S3 prefix", "at most 500 characters, no control characters, no leading or trailing `/`"));
         }
         Ok(())
     }
@@ -222,37 +203,24 @@ pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Error {
 pub(crate) fn validate_region(region: &str) -> Result<()> {
     let ok = (4..=32).contains(&region.len())
         && region.split('-').count() >= 3
-        && region.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
+        && region.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            "region",
-            format!("`{}` is not a region name", region.escape_debug()),
-        ))
+        Err(invalid("region", format!("`{}` is not a region name", region.escape_debug())))
     }
 }
 
 fn validate_document_name(name: &str) -> Result<()> {
     let ok = (3..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         && !name.starts_with("AWS")
         && !name.starts_with("aws")
         && !name.starts_with("Amazon");
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            "document name",
-            "3 to 128 of [A-Za-z0-9_.-], not starting with aws, AWS or Amazon",
-        ))
+        Err(invalid("document name", "3 to 128 of [A-Za-z0-9_.-], not starting with aws, AWS or Amazon"))
     }
 }
 
@@ -260,19 +228,14 @@ fn validate_document_name(name: &str) -> Result<()> {
 pub(crate) fn validate_bucket(bucket: &str) -> Result<()> {
     let bytes = bucket.as_bytes();
     let ok = (3..=63).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
         && !bucket.contains("..");
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            "bucket",
-            format!("`{}` is not a valid bucket name", bucket.escape_debug()),
-        ))
+        Err(invalid("bucket", format!("`{}` is not a valid bucket name", bucket.escape_debug())))
     }
 }
 
@@ -283,64 +246,26 @@ mod tests {
     #[test]
     fn document_versions_are_pinned_numbers() {
         for good in ["1", "12", "999999999"] {
-            assert!(
-                DocumentRef::new("EksNodeDiag-Collect", good).is_ok(),
-                "{good}"
-            );
+            assert!(DocumentRef::new("EksNodeDiag-Collect", good).is_ok(), "{good}");
         }
-        for bad in [
-            "",
-            "0",
-            "01",
-            "$LATEST",
-            "$DEFAULT",
-            "1\n",
-            "1.0",
-            "1234567890",
-        ] {
-            assert!(
-                DocumentRef::new("EksNodeDiag-Collect", bad).is_err(),
-                "{bad:?}"
-            );
+        for bad in ["", "0", "01", "$LATEST", "$DEFAULT", "1\n", "1.0", "1234567890"] {
+            assert!(DocumentRef::new("EksNodeDiag-Collect", bad).is_err(), "{bad:?}");
         }
-        for bad in [
-            "ab",
-            "AWS-RunShellScript",
-            "a b c",
-            "doc\n",
-            &"x".repeat(129),
-        ] {
+        for bad in ["ab", "AWS-RunShellScript", "a b c", "doc\n", &"x".repeat(129)] {
             assert!(DocumentRef::new(bad, "1").is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn buckets_and_regions() {
-        assert!(
-            S3Location::new("my-diag.bucket1", "/eks/out/").is_ok_and(|l| l.prefix == "eks/out")
-        );
-        for bad in [
-            "ab",
-            "My-Bucket",
-            "-bucket",
-            "bucket-",
-            "a..b",
-            "bucket\n",
-            &"b".repeat(64),
-        ] {
+        assert!(S3Location::new("my-diag.bucket1", "/eks/out/").is_ok_and(|l| l.prefix == "eks/out"));
+        for bad in ["ab", "My-Bucket", "-bucket", "bucket-", "a..b", "bucket\n", &"b".repeat(64)] {
             assert!(validate_bucket(bad).is_err(), "{bad:?}");
         }
         for good in ["us-west-2", "ap-southeast-1", "us-gov-west-1", "cn-north-1"] {
             assert!(validate_region(good).is_ok(), "{good}");
         }
-        for bad in [
-            "",
-            "us",
-            "us-west-2\n",
-            "US-WEST-2",
-            "us--2",
-            "us-west-2/../x",
-        ] {
+        for bad in ["", "us", "us-west-2\n", "US-WEST-2", "us--2", "us-west-2/../x"] {
             assert!(validate_region(bad).is_err(), "{bad:?}");
         }
     }

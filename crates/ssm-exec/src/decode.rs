@@ -165,11 +165,7 @@ mod tests {
         let encoded = encode(raw);
         check(encoded.as_bytes(), 1 << 20, Ok((raw, false, false)));
         // A trailing newline, as `echo` would add, is tolerated.
-        check(
-            format!("{encoded}\n").as_bytes(),
-            1 << 20,
-            Ok((raw, false, false)),
-        );
+        check(format!("{encoded}\n").as_bytes(), 1 << 20, Ok((raw, false, false)));
         // The empty output of a command that printed nothing still has a gzip header.
         check(encode(b"").as_bytes(), 1 << 20, Ok((b"", false, false)));
     }
@@ -178,21 +174,11 @@ mod tests {
     fn cut_stream_yields_prefix() {
         // Incompressible-ish text so the cut falls inside the deflate data.
         let raw: Vec<u8> = (0..200_000_u32)
-            .flat_map(|i| {
-                format!(
-                    "-A KUBE-SEP-{:08x} -j DNAT\n",
-                    i.wrapping_mul(2_654_435_761)
-                )
-                .into_bytes()
-            })
+            .flat_map(|i| format!("-A KUBE-SEP-{:08x} -j DNAT\n", i.wrapping_mul(2_654_435_761)).into_bytes())
             .collect();
         let encoded = encode(&raw);
         assert!(encoded.len() > INLINE_STDOUT_LIMIT);
-        for cut in [
-            INLINE_STDOUT_LIMIT,
-            INLINE_STDOUT_LIMIT - 1,
-            INLINE_STDOUT_LIMIT - 3,
-        ] {
+        for cut in [INLINE_STDOUT_LIMIT, INLINE_STDOUT_LIMIT - 1, INLINE_STDOUT_LIMIT - 3] {
             let decoded = decode_output(&encoded.as_bytes()[..cut], usize::MAX).unwrap();
             assert!(decoded.incomplete, "cut at {cut}");
             assert!(!decoded.bytes.is_empty());

@@ -15,10 +15,10 @@ use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::SsmExec;
 use crate::aws_error::{self, Call};
-use crate::config::{DocumentRef, invalid};
+use crate::config::{invalid, DocumentRef};
 use crate::error::{Error, Result};
+use crate::SsmExec;
 
 /// The document, as kept in `ssm-documents/eks-node-diagnostics.yaml`.
 pub const DOCUMENT_YAML: &str = include_str!("../../../ssm-documents/eks-node-diagnostics.yaml");
@@ -84,14 +84,7 @@ impl SsmExec {
         };
         let existing = match self.ssm.describe_document().name(name).send().await {
             Ok(found) => found.document,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_invalid_document())
-                    || aws_error::code(&error) == Some("InvalidDocument") =>
-            {
-                None
-            }
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_invalid_document()) || aws_error::code(&error) == Some("InvalidDocument") => None,
             Err(error) => return Err(self.classify(DESCRIBE_DOCUMENT, error)),
         };
         let Some(existing) = existing else {
@@ -105,17 +98,12 @@ impl SsmExec {
                 .send()
                 .await
                 .map_err(|error| self.classify(CREATE_DOCUMENT, error))?;
-            let version = created
-                .document_description()
-                .and_then(|description| description.document_version())
-                .unwrap_or("1");
+            let version = created.document_description().and_then(|description| description.document_version()).unwrap_or("1");
             tracing::info!(name, version, "created SSM document");
             return ensured(version, DocumentChange::Created);
         };
         if existing.hash() == Some(sha256.as_str()) {
-            let version = existing
-                .document_version()
-                .ok_or_else(|| invalid("document", "DescribeDocument returned no version"))?;
+            let version = existing.document_version().ok_or_else(|| invalid("document", "DescribeDocument returned no version"))?;
             return ensured(version, DocumentChange::Unchanged);
         }
         let updated = self
@@ -146,9 +134,7 @@ impl SsmExec {
             }
             // The content is an older, non-default version: find it.
             Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_duplicate_document_content())
+                if error.as_service_error().is_some_and(|e| e.is_duplicate_document_content())
                     || aws_error::code(&error) == Some("DuplicateDocumentContent") =>
             {
                 let version = self.find_version_with_hash(name, &sha256).await?;
@@ -169,11 +155,7 @@ impl SsmExec {
                 .send()
                 .await
                 .map_err(|error| self.classify(LIST_DOCUMENT_VERSIONS, error))?;
-            for version in page
-                .document_versions()
-                .iter()
-                .filter_map(|info| info.document_version())
-            {
+            for version in page.document_versions().iter().filter_map(|info| info.document_version()) {
                 let described = self
                     .ssm
                     .describe_document()

@@ -46,9 +46,7 @@ pub enum Error {
         instances: Vec<String>,
     },
     /// The instance carries neither `eks:cluster-name` nor `kubernetes.io/cluster/<name>`.
-    #[error(
-        "instance {instance_id} is not an EKS node (no eks:cluster-name or kubernetes.io/cluster/* tag)"
-    )]
+    #[error("instance {instance_id} is not an EKS node (no eks:cluster-name or kubernetes.io/cluster/* tag)")]
     NotEksNode {
         /// The instance.
         instance_id: String,
@@ -70,9 +68,7 @@ pub enum Error {
         ping_status: String,
     },
     /// The instance is not a managed node of SSM in this region and account.
-    #[error(
-        "instance {instance_id} is not managed by SSM (agent not registered, or no instance profile permissions)"
-    )]
+    #[error("instance {instance_id} is not managed by SSM (agent not registered, or no instance profile permissions)")]
     NotManaged {
         /// The instance.
         instance_id: String,

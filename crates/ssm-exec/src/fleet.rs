@@ -22,13 +22,13 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::SsmExec;
 use crate::artifact::Artifact;
 use crate::aws_error::{self, Call};
-use crate::collect::{CANCEL_COMMAND, Collected, CommandHandle, SEND_COMMAND};
+use crate::collect::{CommandHandle, Collected, CANCEL_COMMAND, SEND_COMMAND};
 use crate::config::invalid;
 use crate::error::{Error, Result};
-use crate::node::{CLUSTER_NAME_TAG, InstanceId, validate_cluster_name};
+use crate::node::{validate_cluster_name, InstanceId, CLUSTER_NAME_TAG};
+use crate::SsmExec;
 
 const LIST_COMMANDS: Call = Call {
     operation: "ListCommands",
@@ -88,12 +88,7 @@ impl FleetOptions {
     fn validate(&self) -> Result<()> {
         match self.max_concurrency {
             FleetLimit::Count(1..=10_000) | FleetLimit::Percent(1..=100) => {}
-            _ => {
-                return Err(invalid(
-                    "max concurrency",
-                    "1 to 10000 instances or 1% to 100%",
-                ));
-            }
+            _ => return Err(invalid("max concurrency", "1 to 10000 instances or 1% to 100%")),
         }
         match self.max_errors {
             FleetLimit::Count(0..=10_000) | FleetLimit::Percent(0..=100) => Ok(()),
@@ -130,13 +125,7 @@ impl SsmExec {
     /// Collects one artifact from every node tagged `eks:cluster-name=<cluster>`
     /// with one SendCommand, letting SSM pace it with `MaxConcurrency` and
     /// `MaxErrors`.
-    pub async fn collect_fleet(
-        &self,
-        cluster: &str,
-        artifact: Artifact,
-        options: &FleetOptions,
-        cancel: &CancellationToken,
-    ) -> Result<FleetCollected> {
+    pub async fn collect_fleet(&self, cluster: &str, artifact: Artifact, options: &FleetOptions, cancel: &CancellationToken) -> Result<FleetCollected> {
         validate_cluster_name(cluster)?;
         options.validate()?;
         let document = &self.config.document;
@@ -145,12 +134,7 @@ impl SsmExec {
             .send_command()
             .document_name(&document.name)
             .document_version(&document.version)
-            .targets(
-                Target::builder()
-                    .key(format!("tag:{CLUSTER_NAME_TAG}"))
-                    .values(cluster)
-                    .build(),
-            )
+            .targets(Target::builder().key(format!("tag:{CLUSTER_NAME_TAG}")).values(cluster).build())
             .max_concurrency(options.max_concurrency.to_string())
             .max_errors(options.max_errors.to_string())
             .set_parameters(Some(artifact.parameters()))
@@ -162,31 +146,20 @@ impl SsmExec {
                 request = request.output_s3_key_prefix(&output.prefix);
             }
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| self.classify(SEND_COMMAND, error))?;
+        let response = request.send().await.map_err(|error| self.classify(SEND_COMMAND, error))?;
         let command_id = response
             .command()
             .and_then(|command| command.command_id())
             .filter(|id| !id.is_empty())
             .ok_or_else(|| invalid("SendCommand response", "no command id"))?
             .to_owned();
-        tracing::info!(
-            command_id,
-            cluster,
-            artifact = artifact.name(),
-            "sent fleet command"
-        );
+        tracing::info!(command_id, cluster, artifact = artifact.name(), "sent fleet command");
 
         let timeout = options.timeout.unwrap_or(self.config.timeouts.command);
-        let (status, target_count, error_count) =
-            self.wait_command(&command_id, timeout, cancel).await?;
+        let (status, target_count, error_count) = self.wait_command(&command_id, timeout, cancel).await?;
         let instance_ids = self.command_instances(&command_id).await?;
 
-        let max_bytes = options
-            .max_output_bytes
-            .unwrap_or(self.config.max_output_bytes);
+        let max_bytes = options.max_output_bytes.unwrap_or(self.config.max_output_bytes);
         let readers = Arc::new(Semaphore::new(OUTPUT_READERS));
         let mut reads = JoinSet::new();
         for instance_id in instance_ids {
@@ -202,15 +175,7 @@ impl SsmExec {
             reads.spawn(async move {
                 let _permit = readers.acquire_owned().await;
                 // The invocation has ended, so the first poll answers.
-                let result = match exec
-                    .poll_invocation(
-                        &handle.command_id,
-                        &handle.instance_id,
-                        Duration::from_secs(60),
-                        &cancel,
-                    )
-                    .await
-                {
+                let result = match exec.poll_invocation(&handle.command_id, &handle.instance_id, Duration::from_secs(60), &cancel).await {
                     Ok(finished) => exec.output_of(&handle, finished, max_bytes).await,
                     Err(error) => Err(error),
                 };
@@ -245,12 +210,7 @@ impl SsmExec {
     }
 
     /// Polls ListCommands until the command has ended.
-    async fn wait_command(
-        &self,
-        command_id: &str,
-        timeout: Duration,
-        cancel: &CancellationToken,
-    ) -> Result<(String, i32, i32)> {
+    async fn wait_command(&self, command_id: &str, timeout: Duration, cancel: &CancellationToken) -> Result<(String, i32, i32)> {
         let deadline = Instant::now() + timeout;
         let mut delay = self.config.timeouts.poll_initial;
         let mut throttled = 0_u32;
@@ -266,19 +226,8 @@ impl SsmExec {
                     throttled = 0;
                     if let Some(command) = page.commands().first() {
                         match command.status() {
-                            Some(
-                                CommandStatus::Pending
-                                | CommandStatus::InProgress
-                                | CommandStatus::Cancelling,
-                            )
-                            | None => {}
-                            Some(status) => {
-                                return Ok((
-                                    status.as_str().to_owned(),
-                                    command.target_count(),
-                                    command.error_count(),
-                                ));
-                            }
+                            Some(CommandStatus::Pending | CommandStatus::InProgress | CommandStatus::Cancelling) | None => {}
+                            Some(status) => return Ok((status.as_str().to_owned(), command.target_count(), command.error_count())),
                         }
                     }
                 }
@@ -316,10 +265,7 @@ impl SsmExec {
                 .await
                 .map_err(|error| self.classify(LIST_COMMAND_INVOCATIONS, error))?;
             for invocation in page.command_invocations() {
-                if let Some(id) = invocation
-                    .instance_id()
-                    .and_then(|id| InstanceId::new(id).ok())
-                {
+                if let Some(id) = invocation.instance_id().and_then(|id| InstanceId::new(id).ok()) {
                     instance_ids.push(id);
                 }
             }
@@ -337,9 +283,7 @@ impl SsmExec {
         let cancel = self.ssm.cancel_command().command_id(command_id).send();
         match tokio::time::timeout(Duration::from_secs(10), cancel).await {
             Ok(Ok(_)) => tracing::info!(command_id, "cancelled fleet command"),
-            Ok(Err(error)) => {
-                tracing::warn!(command_id, error = %self.classify(CANCEL_COMMAND, error), "could not cancel fleet command")
-            }
+            Ok(Err(error)) => tracing::warn!(command_id, error = %self.classify(CANCEL_COMMAND, error), "could not cancel fleet command"),
             Err(_) => tracing::warn!(command_id, "cancelling the fleet command timed out"),
         }
         reason

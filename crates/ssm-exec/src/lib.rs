@@ -114,21 +114,14 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 pub use crate::artifact::{Artifact, JournalUnit, SinceMinutes};
-pub use crate::bundle::{BUNDLE_AUTOMATION_DOCUMENT, Bundle};
-pub use crate::collect::{
-    CollectOptions, Collected, CommandHandle, DOCUMENT_STEP_NAME, OutputSource, STDERR_HEAD_BYTES,
-};
-pub use crate::config::{
-    BundleConfig, Config, DEFAULT_DOCUMENT_NAME, DocumentRef, S3Location, Timeouts,
-};
-pub use crate::decode::{INLINE_STDERR_LIMIT, INLINE_STDOUT_LIMIT, Truncation};
-pub use crate::document::{DOCUMENT_YAML, DocumentChange, EnsuredDocument};
+pub use crate::bundle::{Bundle, BUNDLE_AUTOMATION_DOCUMENT};
+pub use crate::collect::{CollectOptions, Collected, CommandHandle, OutputSource, DOCUMENT_STEP_NAME, STDERR_HEAD_BYTES};
+pub use crate::config::{BundleConfig, Config, DocumentRef, S3Location, Timeouts, DEFAULT_DOCUMENT_NAME};
+pub use crate::decode::{Truncation, INLINE_STDERR_LIMIT, INLINE_STDOUT_LIMIT};
+pub use crate::document::{DocumentChange, EnsuredDocument, DOCUMENT_YAML};
 pub use crate::error::{BoxError, Error, Result};
 pub use crate::fleet::{FleetCollected, FleetItem, FleetLimit, FleetOptions};
-pub use crate::node::{
-    CLUSTER_NAME_TAG, InstanceId, KUBERNETES_CLUSTER_TAG_PREFIX, Node, NodeRef, NodeWithStatus,
-    PingStatus, SsmStatus,
-};
+pub use crate::node::{InstanceId, Node, NodeRef, NodeWithStatus, PingStatus, SsmStatus, CLUSTER_NAME_TAG, KUBERNETES_CLUSTER_TAG_PREFIX};
 
 /// The AWS clients one region needs.
 #[derive(Debug, Clone)]
@@ -159,19 +152,14 @@ impl SsmExec {
     /// Builds the clients from an SDK configuration, whose region must be in
     /// the configured allow-list.
     pub fn new(sdk_config: &SdkConfig, config: Config) -> Result<SsmExec> {
-        let region = sdk_config
-            .region()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let region = sdk_config.region().map(ToString::to_string).unwrap_or_default();
         let clients = Clients {
             ec2: aws_sdk_ec2::Client::new(sdk_config),
             ssm: aws_sdk_ssm::Client::new(sdk_config),
             s3: aws_sdk_s3::Client::new(sdk_config),
         };
         let mut exec = SsmExec::from_clients(clients, &region, config)?;
-        exec.sdk_attempts = sdk_config
-            .retry_config()
-            .map_or(1, |retry| retry.max_attempts());
+        exec.sdk_attempts = sdk_config.retry_config().map_or(1, |retry| retry.max_attempts());
         exec.sdk_config = Some(sdk_config.clone());
         Ok(exec)
     }
@@ -199,10 +187,7 @@ impl SsmExec {
         let sdk_config = self.sdk_config.as_ref().ok_or(Error::NotConfigured {
             what: "an SDK configuration (client built with from_clients)",
         })?;
-        let regional = sdk_config
-            .to_builder()
-            .region(aws_config::Region::new(region.to_owned()))
-            .build();
+        let regional = sdk_config.to_builder().region(aws_config::Region::new(region.to_owned())).build();
         SsmExec::new(&regional, (*self.config).clone())
     }
 
@@ -216,11 +201,7 @@ impl SsmExec {
         &self.config
     }
 
-    fn classify<E, R>(
-        &self,
-        call: aws_error::Call,
-        error: aws_sdk_ssm::error::SdkError<E, R>,
-    ) -> Error
+    fn classify<E, R>(&self, call: aws_error::Call, error: aws_sdk_ssm::error::SdkError<E, R>) -> Error
     where
         E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
@@ -230,11 +211,7 @@ impl SsmExec {
 }
 
 fn check_region(config: &Config, region: &str) -> Result<()> {
-    if config
-        .allowed_regions
-        .iter()
-        .any(|allowed| allowed == region)
-    {
+    if config.allowed_regions.iter().any(|allowed| allowed == region) {
         Ok(())
     } else {
         Err(Error::RegionNotAllowed {

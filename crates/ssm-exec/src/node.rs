@@ -23,10 +23,10 @@ use aws_sdk_ssm::types::{InstanceInformation, InstanceInformationStringFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::SsmExec;
 use crate::aws_error::{self, Call};
 use crate::config::invalid;
 use crate::error::{Error, Result};
+use crate::SsmExec;
 
 /// The tag managed node groups and most provisioners put on EKS nodes.
 pub const CLUSTER_NAME_TAG: &str = "eks:cluster-name";
@@ -50,19 +50,13 @@ pub struct InstanceId(String);
 impl InstanceId {
     /// Validates the whole string: a trailing newline or space is rejected.
     pub fn new(id: &str) -> Result<InstanceId> {
-        let ok = id.strip_prefix("i-").is_some_and(|hex| {
-            (8..=17).contains(&hex.len())
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
+        let ok = id
+            .strip_prefix("i-")
+            .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         if ok {
             Ok(InstanceId(id.to_owned()))
         } else {
-            Err(invalid(
-                "instance id",
-                format!("`{}` does not match i-[0-9a-f]{{8,17}}", id.escape_debug()),
-            ))
+            Err(invalid("instance id", format!("`{}` does not match i-[0-9a-f]{{8,17}}", id.escape_debug())))
         }
     }
 
@@ -209,41 +203,25 @@ impl SsmExec {
         let request = match node_ref {
             NodeRef::InstanceId(id) => request.instance_ids(id.as_str()),
             NodeRef::NodeName(name) => request.filters(filter("private-dns-name", name)),
-            NodeRef::PrivateIp(IpAddr::V4(ip)) => {
-                request.filters(filter("private-ip-address", &ip.to_string()))
-            }
-            NodeRef::PrivateIp(IpAddr::V6(ip)) => request.filters(filter(
-                "network-interface.ipv6-addresses.ipv6-address",
-                &ip.to_string(),
-            )),
+            NodeRef::PrivateIp(IpAddr::V4(ip)) => request.filters(filter("private-ip-address", &ip.to_string())),
+            NodeRef::PrivateIp(IpAddr::V6(ip)) => request.filters(filter("network-interface.ipv6-addresses.ipv6-address", &ip.to_string())),
         };
         let mut instances = Vec::new();
         let mut next_token = None;
         loop {
-            let page = match request
-                .clone()
-                .set_next_token(next_token.take())
-                .send()
-                .await
-            {
+            let page = match request.clone().set_next_token(next_token.take()).send().await {
                 Ok(page) => page,
                 Err(error) => {
                     return Err(match aws_error::code(&error) {
                         Some("InvalidInstanceID.NotFound") => Error::NotFound {
                             node: node_ref.to_string(),
                         },
-                        Some("InvalidInstanceID.Malformed") => {
-                            invalid("instance id", "EC2 says it is malformed")
-                        }
+                        Some("InvalidInstanceID.Malformed") => invalid("instance id", "EC2 says it is malformed"),
                         _ => self.classify(DESCRIBE_INSTANCES, error),
                     });
                 }
             };
-            instances.extend(
-                page.reservations()
-                    .iter()
-                    .flat_map(|reservation| reservation.instances().iter().cloned()),
-            );
+            instances.extend(page.reservations().iter().flat_map(|reservation| reservation.instances().iter().cloned()));
             match page.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
                 _ => break,
@@ -256,12 +234,8 @@ impl SsmExec {
     /// SSM's view of a node's agent (`DescribeInstanceInformation`). A node
     /// SSM does not know is `PingStatus::NotManaged`, not an error.
     pub async fn check_reachability(&self, node: &Node) -> Result<SsmStatus> {
-        let mut statuses = self
-            .ssm_statuses(std::slice::from_ref(&node.instance_id))
-            .await?;
-        Ok(statuses
-            .remove(&node.instance_id)
-            .unwrap_or_else(SsmStatus::not_managed))
+        let mut statuses = self.ssm_statuses(std::slice::from_ref(&node.instance_id)).await?;
+        Ok(statuses.remove(&node.instance_id).unwrap_or_else(SsmStatus::not_managed))
     }
 
     /// Like [`check_reachability`](Self::check_reachability) but an error
@@ -284,10 +258,7 @@ impl SsmExec {
     pub async fn list_cluster_nodes(&self, cluster: &str) -> Result<Vec<NodeWithStatus>> {
         validate_cluster_name(cluster)?;
         let tag_key = format!("{KUBERNETES_CLUSTER_TAG_PREFIX}{cluster}");
-        let queries = [
-            filter(&format!("tag:{CLUSTER_NAME_TAG}"), cluster),
-            filter("tag-key", &tag_key),
-        ];
+        let queries = [filter(&format!("tag:{CLUSTER_NAME_TAG}"), cluster), filter("tag-key", &tag_key)];
         let mut by_id: BTreeMap<String, Instance> = BTreeMap::new();
         for query in queries {
             let mut next_token = None;
@@ -296,22 +267,12 @@ impl SsmExec {
                     .ec2
                     .describe_instances()
                     .filters(query.clone())
-                    .filters(
-                        Filter::builder()
-                            .name("instance-state-name")
-                            .values("pending")
-                            .values("running")
-                            .build(),
-                    )
+                    .filters(Filter::builder().name("instance-state-name").values("pending").values("running").build())
                     .set_next_token(next_token.take())
                     .send()
                     .await
                     .map_err(|error| self.classify(DESCRIBE_INSTANCES, error))?;
-                for instance in page
-                    .reservations()
-                    .iter()
-                    .flat_map(|reservation| reservation.instances())
-                {
+                for instance in page.reservations().iter().flat_map(|reservation| reservation.instances()) {
                     if let Some(id) = instance.instance_id() {
                         by_id.insert(id.to_owned(), instance.clone());
                     }
@@ -337,9 +298,7 @@ impl SsmExec {
         Ok(nodes
             .into_iter()
             .map(|node| {
-                let ssm = statuses
-                    .remove(&node.instance_id)
-                    .unwrap_or_else(SsmStatus::not_managed);
+                let ssm = statuses.remove(&node.instance_id).unwrap_or_else(SsmStatus::not_managed);
                 NodeWithStatus { node, ssm }
             })
             .collect())
@@ -353,9 +312,7 @@ impl SsmExec {
             for id in chunk {
                 builder = builder.values(id.as_str());
             }
-            let string_filter = builder
-                .build()
-                .map_err(|error| build_error(DESCRIBE_INSTANCE_INFORMATION, error))?;
+            let string_filter = builder.build().map_err(|error| build_error(DESCRIBE_INSTANCE_INFORMATION, error))?;
             let mut next_token = None;
             loop {
                 let page = self
@@ -367,10 +324,7 @@ impl SsmExec {
                     .await
                     .map_err(|error| self.classify(DESCRIBE_INSTANCE_INFORMATION, error))?;
                 for information in page.instance_information_list() {
-                    if let Some(id) = information
-                        .instance_id()
-                        .and_then(|id| InstanceId::new(id).ok())
-                    {
+                    if let Some(id) = information.instance_id().and_then(|id| InstanceId::new(id).ok()) {
                         statuses.insert(id, ssm_status(information));
                     }
                 }
@@ -393,19 +347,11 @@ impl SsmExec {
             .and_then(|state| state.name())
             .map_or_else(|| "unknown".to_owned(), |name| name.as_str().to_owned());
         Ok(Node {
-            node_name: instance
-                .private_dns_name()
-                .filter(|name| !name.is_empty())
-                .map(str::to_owned),
+            node_name: instance.private_dns_name().filter(|name| !name.is_empty()).map(str::to_owned),
             private_ip: instance.private_ip_address().and_then(|ip| ip.parse().ok()),
             region: self.region.clone(),
-            availability_zone: instance
-                .placement()
-                .and_then(|placement| placement.availability_zone())
-                .map(str::to_owned),
-            instance_type: instance
-                .instance_type()
-                .map(|kind| kind.as_str().to_owned()),
+            availability_zone: instance.placement().and_then(|placement| placement.availability_zone()).map(str::to_owned),
+            instance_type: instance.instance_type().map(|kind| kind.as_str().to_owned()),
             cluster,
             state,
             launch_time: instance.launch_time().and_then(to_offset_date_time),
@@ -418,17 +364,12 @@ impl SsmExec {
 /// running instance, else a clear error. Terminated instances keep their
 /// DNS name and IP for a while, so several matches are normal.
 fn pick_instance<'a>(node_ref: &NodeRef, instances: &'a [Instance]) -> Result<&'a Instance> {
-    let running: Vec<&Instance> = instances
-        .iter()
-        .filter(|instance| state_name(instance) == "running")
-        .collect();
+    let running: Vec<&Instance> = instances.iter().filter(|instance| state_name(instance) == "running").collect();
     match running.as_slice() {
         [one] => Ok(one),
         [] => {
             // Report the most recently launched non-running match.
-            let latest = instances
-                .iter()
-                .max_by_key(|instance| instance.launch_time().map(|time| time.as_nanos()));
+            let latest = instances.iter().max_by_key(|instance| instance.launch_time().map(|time| time.as_nanos()));
             match latest {
                 Some(instance) => Err(Error::NotRunning {
                     instance_id: instance.instance_id().unwrap_or_default().to_owned(),
@@ -441,19 +382,13 @@ fn pick_instance<'a>(node_ref: &NodeRef, instances: &'a [Instance]) -> Result<&'
         }
         several => Err(Error::AmbiguousNode {
             node: node_ref.to_string(),
-            instances: several
-                .iter()
-                .map(|instance| instance.instance_id().unwrap_or_default().to_owned())
-                .collect(),
+            instances: several.iter().map(|instance| instance.instance_id().unwrap_or_default().to_owned()).collect(),
         }),
     }
 }
 
 fn state_name(instance: &Instance) -> &str {
-    instance
-        .state()
-        .and_then(|state| state.name())
-        .map_or("unknown", |name| name.as_str())
+    instance.state().and_then(|state| state.name()).map_or("unknown", |name| name.as_str())
 }
 
 /// The cluster an instance belongs to, from its tags.
@@ -484,9 +419,7 @@ fn ssm_status(information: &InstanceInformation) -> SsmStatus {
     SsmStatus {
         ping_status,
         agent_version: information.agent_version().map(str::to_owned),
-        last_ping_at: information
-            .last_ping_date_time()
-            .and_then(to_offset_date_time),
+        last_ping_at: information.last_ping_date_time().and_then(to_offset_date_time),
         platform_name: information.platform_name().map(str::to_owned),
         platform_version: information.platform_version().map(str::to_owned),
     }
@@ -507,10 +440,7 @@ pub(crate) fn to_offset_date_time(time: &aws_smithy_types::DateTime) -> Option<O
     OffsetDateTime::from_unix_timestamp_nanos(time.as_nanos()).ok()
 }
 
-pub(crate) fn build_error(
-    call: Call,
-    error: aws_smithy_types::error::operation::BuildError,
-) -> Error {
+pub(crate) fn build_error(call: Call, error: aws_smithy_types::error::operation::BuildError) -> Error {
     Error::Sdk {
         operation: call.operation,
         code: None,
@@ -524,9 +454,7 @@ fn validate_node_name(name: &str) -> Result<()> {
     let label_ok = |label: &str| {
         let bytes = label.as_bytes();
         (1..=63).contains(&bytes.len())
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
             && bytes[0] != b'-'
             && bytes[bytes.len() - 1] != b'-'
     };
@@ -535,10 +463,7 @@ fn validate_node_name(name: &str) -> Result<()> {
     } else {
         Err(invalid(
             "node name",
-            format!(
-                "`{}` is not an instance id, an IP address or a lowercase DNS name",
-                name.escape_debug()
-            ),
+            format!("`{}` is not an instance id, an IP address or a lowercase DNS name", name.escape_debug()),
         ))
     }
 }
@@ -548,16 +473,11 @@ pub(crate) fn validate_cluster_name(name: &str) -> Result<()> {
     let bytes = name.as_bytes();
     let ok = (1..=100).contains(&bytes.len())
         && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            "cluster name",
-            format!("`{}` is not an EKS cluster name", name.escape_debug()),
-        ))
+        Err(invalid("cluster name", format!("`{}` is not an EKS cluster name", name.escape_debug())))
     }
 }
 
@@ -593,26 +513,16 @@ mod tests {
         check("i-0123456789abcdef0 ", Err("does not match"));
         check("i-0123456789abcdeg0", Err("does not match"));
         check("i-", Err("does not match"));
-        check(
-            "10.0.1.23",
-            Ok(NodeRef::PrivateIp("10.0.1.23".parse().unwrap())),
-        );
-        check(
-            "fd00:ec2::23",
-            Ok(NodeRef::PrivateIp("fd00:ec2::23".parse().unwrap())),
-        );
+        check("10.0.1.23", Ok(NodeRef::PrivateIp("10.0.1.23".parse().unwrap())));
+        check("fd00:ec2::23", Ok(NodeRef::PrivateIp("fd00:ec2::23".parse().unwrap())));
         check(
             "ip-10-0-1-23.us-west-2.compute.internal",
-            Ok(NodeRef::NodeName(
-                "ip-10-0-1-23.us-west-2.compute.internal".to_owned(),
-            )),
+            Ok(NodeRef::NodeName("ip-10-0-1-23.us-west-2.compute.internal".to_owned())),
         );
         // Resource-name hostnames start with the instance id but are names.
         check(
             "i-0123456789abcdef0.us-west-2.compute.internal",
-            Ok(NodeRef::NodeName(
-                "i-0123456789abcdef0.us-west-2.compute.internal".to_owned(),
-            )),
+            Ok(NodeRef::NodeName("i-0123456789abcdef0.us-west-2.compute.internal".to_owned())),
         );
         check("ip-10-0-1-23.ec2.internal\n", Err("not an instance id"));
         check("ip-10-0-1-23;reboot", Err("not an instance id"));

@@ -24,11 +24,7 @@ pub(crate) fn kernel_event(kernel: &KernelMessages, event: &KernelEvent) -> Evid
 /// Evidence for one `sysctl --all` key, when the snapshot has it.
 pub(crate) fn sysctl_key(snapshot: &NodeSnapshot, key: &str) -> Option<Evidence> {
     let artifact = snapshot.sysctl.as_ref()?;
-    let entry: &sysctl::Entry = artifact
-        .value
-        .entries
-        .iter()
-        .find(|entry| entry.key == key)?;
+    let entry: &sysctl::Entry = artifact.value.entries.iter().find(|entry| entry.key == key)?;
     Some(Evidence::line(
         &artifact.path,
         entry.line,

@@ -13,15 +13,8 @@ fn codes_are_unique_well_formed_and_sorted() {
     let mut seen = BTreeSet::new();
     for rule in all {
         assert!(code.is_match(rule.meta.code), "bad code {}", rule.meta.code);
-        assert!(
-            seen.insert(rule.meta.code),
-            "duplicate code {}",
-            rule.meta.code
-        );
-        assert_eq!(
-            codes::by_code(rule.meta.code).map(|r| r.meta.code),
-            Some(rule.meta.code)
-        );
+        assert!(seen.insert(rule.meta.code), "duplicate code {}", rule.meta.code);
+        assert_eq!(codes::by_code(rule.meta.code).map(|r| r.meta.code), Some(rule.meta.code));
         assert_eq!(
             codes::by_name(&rule.meta.kebab_name()).map(|r| r.meta.code),
             Some(rule.meta.code)
@@ -48,16 +41,8 @@ fn every_rule_is_documented() {
                 rule.meta.code
             );
         }
-        assert!(
-            !rule.meta.short_description().is_empty(),
-            "{}",
-            rule.meta.code
-        );
-        assert!(
-            !rule.needs.is_empty(),
-            "{} declares no artifact it needs",
-            rule.meta.code
-        );
+        assert!(!rule.meta.short_description().is_empty(), "{}", rule.meta.code);
+        assert!(!rule.needs.is_empty(), "{} declares no artifact it needs", rule.meta.code);
     }
 }
 
@@ -83,13 +68,7 @@ fn names_read_as_conditions() {
 #[test]
 fn related_pairs_name_existing_rules() {
     for (a, b) in codes::related() {
-        assert!(
-            codes::by_code(a).is_some(),
-            "RELATED names unknown code {a}"
-        );
-        assert!(
-            codes::by_code(b).is_some(),
-            "RELATED names unknown code {b}"
-        );
+        assert!(codes::by_code(a).is_some(), "RELATED names unknown code {a}");
+        assert!(codes::by_code(b).is_some(), "RELATED names unknown code {b}");
     }
 }

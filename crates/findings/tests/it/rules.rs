@@ -15,17 +15,12 @@ fn every_rule_on_its_fixture_cases() {
         let code = rule.meta.code;
         let cases = subdirs(&fixtures().join("rules").join(code));
         let has = |prefix: &str| {
-            cases.iter().any(|case| {
-                case.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(prefix)
-            })
+            cases
+                .iter()
+                .any(|case| case.file_name().unwrap().to_string_lossy().starts_with(prefix))
         };
         if !has("positive") || !has("negative") {
-            failures.push(format!(
-                "{code}: needs a positive and a negative case under fixtures/rules/{code}/"
-            ));
+            failures.push(format!("{code}: needs a positive and a negative case under fixtures/rules/{code}/"));
             continue;
         }
         for case in cases {
@@ -56,10 +51,7 @@ fn every_rule_on_its_fixture_cases() {
             }
             for finding in &found {
                 // The harness holds rules to their contract, as ruff's does.
-                if finding.evidence.is_empty()
-                    || finding.title.is_empty()
-                    || finding.summary.is_empty()
-                {
+                if finding.evidence.is_empty() || finding.title.is_empty() || finding.summary.is_empty() {
                     failures.push(format!(
                         "{code}/{case_name}: finding {} lacks evidence, title or summary",
                         finding.id
@@ -86,10 +78,7 @@ fn no_orphan_rule_snapshots() {
         let Some(captures) = case.captures(&name) else {
             continue;
         };
-        let dir = fixtures()
-            .join("rules")
-            .join(&captures[1])
-            .join(&captures[2]);
+        let dir = fixtures().join("rules").join(&captures[1]).join(&captures[2]);
         assert!(
             codes::by_code(&captures[1]).is_some() && dir.is_dir(),
             "orphan snapshot {name}: no rule {} or no case {}",

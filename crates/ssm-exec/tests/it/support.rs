@@ -37,10 +37,7 @@ pub(crate) fn big_iptables(rules: u32) -> Vec<u8> {
 pub(crate) const REGION: &str = "us-west-2";
 
 pub(crate) fn config() -> Config {
-    let mut config = Config::new(
-        vec![REGION.to_owned()],
-        DocumentRef::new("EksNodeDiag-Collect", "3").unwrap(),
-    );
+    let mut config = Config::new(vec![REGION.to_owned()], DocumentRef::new("EksNodeDiag-Collect", "3").unwrap());
     config.timeouts = Timeouts {
         command: Duration::from_secs(10),
         automation: Duration::from_secs(60),

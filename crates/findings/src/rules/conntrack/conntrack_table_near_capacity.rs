@@ -95,12 +95,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
 
     let mut builder = cx.finding(&META, Subject::node());
     builder = builder.evidence_all(
-        [
-            "net.netfilter.nf_conntrack_count",
-            "net.netfilter.nf_conntrack_max",
-        ]
-        .iter()
-        .filter_map(|key| evidence::sysctl_key(snapshot, key)),
+        ["net.netfilter.nf_conntrack_count", "net.netfilter.nf_conntrack_max"]
+            .iter()
+            .filter_map(|key| evidence::sysctl_key(snapshot, key)),
     );
     if count_source == "listing"
         && let Some(dump) = conntrack
@@ -129,9 +126,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                     cpu.line,
                     &cpu.counters
                         .iter()
-                        .filter(|(name, _)| {
-                            matches!(name.as_str(), "insert_failed" | "drop" | "early_drop")
-                        })
+                        .filter(|(name, _)| matches!(name.as_str(), "insert_failed" | "drop" | "early_drop"))
                         .map(|(name, value)| format!("{name}={value}"))
                         .collect::<Vec<_>>()
                         .join(" "),
