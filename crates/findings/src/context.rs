@@ -89,6 +89,15 @@ pub struct Thresholds {
     /// Neighbour entries needed per pod: `gc_thresh3` below this times
     /// `maxPods` is small (4).
     pub neigh_entries_per_pod: u64,
+    /// Martian-source messages on one interface from which KRN009 is
+    /// medium rather than low (100).
+    pub martian_source_medium: usize,
+    /// `unregister_netdevice: waiting for …` messages for one device within
+    /// `unregister_netdevice_window_minutes` that are frequent (3,
+    /// node-problem-detector's `FrequentUnregisterNetDevice`).
+    pub unregister_netdevice_frequent: usize,
+    /// The window for counting `unregister_netdevice` waits (20 minutes).
+    pub unregister_netdevice_window_minutes: i64,
 }
 
 impl Default for Thresholds {
@@ -114,6 +123,9 @@ impl Default for Thresholds {
             filesystem_use_high: 90,
             filesystem_use_critical: 97,
             neigh_entries_per_pod: 4,
+            martian_source_medium: 100,
+            unregister_netdevice_frequent: 3,
+            unregister_netdevice_window_minutes: 20,
         }
     }
 }

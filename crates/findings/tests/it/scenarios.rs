@@ -17,11 +17,13 @@ const EXPECTED: &str = r#"
 conntrack-exhaustion CTK001 node:node critical
 conntrack-exhaustion CTK002 node:node critical
 conntrack-exhaustion CTK003 service:kube-system/kube-dns high
+conntrack-exhaustion KRN006 node:node high
 conntrack-exhaustion JRN012 container:shop/cart-5f7b9c6d48-swbgz/cart:liveness medium
 dns-no-endpoints CTK003 service:kube-system/kube-dns high
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:dns-tcp critical
 dns-no-endpoints IPT001 service:kube-system/kube-dns:metrics medium
+ena-allowance-exceeded KRN010 interface:eth0 high
 ena-allowance-exceeded NET005 ena-allowance:eth0/bw_in high
 ena-allowance-exceeded NET005 ena-allowance:eth0/bw_out medium
 ena-allowance-exceeded NET005 ena-allowance:eth0/conntrack high
@@ -39,6 +41,8 @@ kube-proxy-sync-failure KPX002 endpoint:shop/cart:grpc -> 10.0.88.24:8080 high
 kube-proxy-sync-failure KPX002 endpoint:shop/frontend:http -> 10.0.70.160:8080 high
 kube-proxy-sync-failure KPX003 service:shop/checkout:http high
 memory-pressure JRN001 node:node high
+memory-pressure KRN001 process:java@/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod16cee551_19ee_f85f_0f80_d7c2c7f1c875.slice high
+memory-pressure KRN001 process:python3@/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod32694e39_169f_75b9_54ec_3979395dcba4.slice high
 memory-pressure JRN006 resource:memory high
 memory-pressure JRN011 condition:MemoryPressure critical
 memory-pressure JRN011 condition:NotReady high
