@@ -51,7 +51,7 @@ fn other_scenarios_name_their_cause_first() {
         (
             "ena-allowance-exceeded",
             Area::Findings,
-            "NET005 eth0/bw_in",
+            "KRN010 eth0",
         ),
         ("ipam-exhaustion", Area::Findings, "CNI001 datastore"),
         (
