@@ -39,7 +39,7 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
         counts: Vec::new(),
     };
 
-    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut runnable = Vec::new();
     for rule in codes::all() {
         let missing: Vec<&'static str> = rule
             .needs
@@ -47,17 +47,23 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
             .filter(|need| !need.present(snapshot))
             .map(|need| need.name())
             .collect();
-        if !missing.is_empty() {
+        if missing.is_empty() {
+            runnable.push(*rule);
+        } else {
             report.not_evaluated.push(NotEvaluated {
                 code: rule.meta.code,
                 name: rule.meta.kebab_name(),
                 missing,
             });
-            continue;
         }
-        report.rules_evaluated += 1;
-        let mut produced = Vec::new();
-        (rule.check)(&rule_context, &mut produced);
+    }
+    report.rules_evaluated = runnable.len();
+
+    // Rules are independent pure functions of the snapshot, so they run on
+    // all cores; their outputs are merged in registry order afterwards, so
+    // the report does not depend on the scheduling.
+    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    for produced in run_all(&runnable, &rule_context) {
         for finding in produced {
             merge_into(&mut by_id, finding);
         }
@@ -88,6 +94,43 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     link_related(&mut report.findings);
     report.finish();
     report
+}
+
+/// Runs `rules` on up to as many threads as the machine has cores and
+/// returns each rule's findings in the order of `rules`.
+fn run_all(rules: &[&'static codes::Rule], rule_context: &RuleContext<'_>) -> Vec<Vec<Finding>> {
+    let workers = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(rules.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Vec<Finding>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(rule) = rules.get(index) else {
+                            break done;
+                        };
+                        let mut produced = Vec::new();
+                        (rule.check)(rule_context, &mut produced);
+                        done.push((index, produced));
+                    }
+                })
+            })
+            .collect();
+        // A rule that panicked (a bug) loses its findings, not the report.
+        handles
+            .into_iter()
+            .filter_map(|handle| handle.join().ok())
+            .flatten()
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, produced)| produced).collect()
 }
 
 /// Two findings with one id (one rule, one subject) are one problem: their

@@ -48,11 +48,7 @@ fn memory_pressure_names_the_memory_pressure_first() {
 #[test]
 fn other_scenarios_name_their_cause_first() {
     for (name, area, subject) in [
-        (
-            "ena-allowance-exceeded",
-            Area::Findings,
-            "KRN010 eth0",
-        ),
+        ("ena-allowance-exceeded", Area::Findings, "KRN010 eth0"),
         ("ipam-exhaustion", Area::Findings, "CNI001 datastore"),
         (
             "kube-proxy-sync-failure",
