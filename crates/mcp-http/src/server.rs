@@ -399,7 +399,8 @@ where
     let readiness = config.readiness.clone();
     let mut router = Router::new()
         .nest_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn_with_state(guard_state, guard))
+        // route_layer: unknown paths stay 404 instead of asking for credentials.
+        .route_layer(axum::middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(healthz))
         .route(
             "/readyz",
