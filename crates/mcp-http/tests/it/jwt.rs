@@ -19,7 +19,7 @@ use crate::common::*;
 const ISSUER: &str = "https://issuer.test/pool";
 const AUDIENCE: &str = "eks-node-diag";
 
-struct Key {
+pub(crate) struct Key {
     kid: String,
     alg: Algorithm,
     encoding: EncodingKey,
@@ -36,7 +36,7 @@ impl Key {
         }
     }
 
-    fn ec(kid: &str) -> Self {
+    pub(crate) fn ec(kid: &str) -> Self {
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let encoding = EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap();
         Self {
@@ -46,13 +46,13 @@ impl Key {
         }
     }
 
-    fn jwk(&self) -> Jwk {
+    pub(crate) fn jwk(&self) -> Jwk {
         let mut jwk = Jwk::from_encoding_key(&self.encoding, self.alg).unwrap();
         jwk.common.key_id = Some(self.kid.clone());
         jwk
     }
 
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
@@ -66,7 +66,7 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn claims(scope: &str) -> Value {
+pub(crate) fn claims(scope: &str) -> Value {
     json!({
         "iss": ISSUER, "aud": AUDIENCE, "sub": "devops-agent-client",
         "iat": now(), "exp": now() + 300, "scope": scope,
@@ -74,14 +74,14 @@ fn claims(scope: &str) -> Value {
 }
 
 #[derive(Clone)]
-struct Issuer {
+pub(crate) struct Issuer {
     keys: Arc<Mutex<Vec<Jwk>>>,
     fetches: Arc<AtomicUsize>,
     addr: SocketAddr,
 }
 
 impl Issuer {
-    async fn start(keys: Vec<Jwk>) -> Self {
+    pub(crate) async fn start(keys: Vec<Jwk>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = Self {
             keys: Arc::new(Mutex::new(keys)),
@@ -103,7 +103,7 @@ impl Issuer {
         issuer
     }
 
-    fn oauth(&self) -> OAuthConfig {
+    pub(crate) fn oauth(&self) -> OAuthConfig {
         let mut o = OAuthConfig::new(
             ISSUER,
             format!("http://{}/jwks.json", self.addr),

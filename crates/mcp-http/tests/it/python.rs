@@ -23,17 +23,11 @@ fn python() -> Option<PathBuf> {
     }
 }
 
-async fn run_client(url: &str, header: &str, value: &str) -> serde_json::Value {
+async fn run_client(url: &str, header: &str, value: &str, era: &str) -> serde_json::Value {
     let py = python().expect("checked by caller");
-    let (url, header, value) = (url.to_owned(), header.to_owned(), value.to_owned());
+    let args = [SCRIPT, url, header, value, era].map(str::to_owned);
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(py)
-            .arg(SCRIPT)
-            .arg(url)
-            .arg(header)
-            .arg(value)
-            .output()
-            .expect("python runs")
+        Command::new(py).args(args).output().expect("python runs")
     })
     .await
     .unwrap();
@@ -53,21 +47,50 @@ async fn python_sdk_lists_and_calls_with_each_credential_kind() {
         return;
     }
     let s = start(config()).await;
-    let v = run_client(&s.url, "authorization", &format!("Bearer {OPERATOR}")).await;
+    // Both protocol eras, with a bearer key and an API key header.
+    for era in ["session", "stateless"] {
+        let v = run_client(&s.url, "authorization", &format!("Bearer {OPERATOR}"), era).await;
+        assert_eq!(
+            v["tools"],
+            serde_json::json!(["collect_logs", "read_status", "sleep"]),
+            "{era}: {v}"
+        );
+        assert_eq!(v["call"], "snapshot sha256:py is fine", "{era}: {v}");
+
+        let v = run_client(&s.url, "x-api-key", READER, era).await;
+        assert_eq!(
+            v["tools"],
+            serde_json::json!(["read_status", "sleep"]),
+            "{era}: {v}"
+        );
+    }
+
+    // The SDK surfaces the 401 as an error response (its message carries no status).
+    let v = run_client(&s.url, "x-api-key", "wrong-key-wrong-key-wrong", "session").await;
+    assert!(v["error"].is_string() && v["tools"].is_null(), "{v}");
+    // Only the authenticated runs' calls reached a tool.
+    assert_eq!(s.audit_lines().len(), 4);
+
+    // An OAuth access token from a test issuer.
+    let key = crate::jwt::Key::ec("py-1");
+    let issuer = crate::jwt::Issuer::start(vec![key.jwk()]).await;
+    let mut cfg = config();
+    cfg.auth.oauth = Some(issuer.oauth());
+    let s = start(cfg).await;
+    let token = key.sign(&crate::jwt::claims(
+        "eks-node-diag/read eks-node-diag/collect",
+    ));
+    let v = run_client(
+        &s.url,
+        "authorization",
+        &format!("Bearer {token}"),
+        "session",
+    )
+    .await;
     assert_eq!(
         v["tools"],
         serde_json::json!(["collect_logs", "read_status", "sleep"]),
         "{v}"
     );
-    assert_eq!(v["call"], "snapshot sha256:py is fine", "{v}");
-
-    let v = run_client(&s.url, "x-api-key", READER).await;
-    assert_eq!(
-        v["tools"],
-        serde_json::json!(["read_status", "sleep"]),
-        "{v}"
-    );
-
-    let v = run_client(&s.url, "x-api-key", "wrong-key-wrong-key-wrong").await;
-    assert_eq!(v["error"], "unauthorized", "{v}");
+    assert_eq!(s.audit_lines()[0]["caller"], "devops-agent-client");
 }
