@@ -259,13 +259,14 @@ impl JwtValidator {
         let may_refresh = cache
             .last_attempt
             .is_none_or(|t| t.elapsed() >= self.config.jwks_min_refresh);
-        if (stale || !cache.keys.contains_key(kid)) && may_refresh {
-            if let Err(e) = self.fetch(&mut cache).await {
-                // Keep serving from a stale cache when the issuer is briefly unreachable.
-                tracing::warn!(error = %e, "jwks refresh failed");
-                if cache.keys.is_empty() {
-                    return Err(e);
-                }
+        if (stale || !cache.keys.contains_key(kid))
+            && may_refresh
+            && let Err(e) = self.fetch(&mut cache).await
+        {
+            // Keep serving from a stale cache when the issuer is briefly unreachable.
+            tracing::warn!(error = %e, "jwks refresh failed");
+            if cache.keys.is_empty() {
+                return Err(e);
             }
         }
         cache
@@ -315,8 +316,8 @@ impl JwtValidator {
             }
         }
         let grants = Grants {
-            read_only: scopes.iter().any(|s| *s == self.config.read_scope),
-            node_touching: scopes.iter().any(|s| *s == self.config.collect_scope),
+            read_only: scopes.contains(&self.config.read_scope),
+            node_touching: scopes.contains(&self.config.collect_scope),
         };
         let subject = claims
             .sub

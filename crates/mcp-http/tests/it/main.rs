@@ -1,5 +1,7 @@
 //! Integration tests of the Streamable HTTP layer over real loopback sockets.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, reason = "test helpers")]
+
 mod auth;
 mod common;
 mod jwt;
