@@ -177,6 +177,56 @@ mod tests {
         );
     }
 
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9]{0,8}".prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let key = prop_oneof![
+            "[a-z_]{1,8}",
+            Just("api_key".to_owned()),
+            Just("Token".to_owned()),
+            Just("db_password".to_owned())
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every value under a secret-looking key is gone, everything else is kept.
+    fn check_redacted(before: &Value, after: &Value) {
+        match (before, after) {
+            (Value::Object(b), Value::Object(a)) => {
+                assert_eq!(b.len(), a.len());
+                for (k, v) in b {
+                    if is_secret_key(k) {
+                        assert_eq!(a[k], Value::String("***".into()));
+                    } else {
+                        check_redacted(v, &a[k]);
+                    }
+                }
+            }
+            (Value::Array(b), Value::Array(a)) => {
+                assert_eq!(b.len(), a.len());
+                b.iter().zip(a).for_each(|(b, a)| check_redacted(b, a));
+            }
+            (b, a) => assert_eq!(b, a),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn redaction_removes_exactly_the_secrets(v in json_value()) {
+            check_redacted(&v, &redact(&v));
+        }
+    }
+
     #[test]
     fn record_carries_snapshot_id() {
         let args = json!({"snapshot_id": "sha256:ab", "token": "x"});

@@ -8,3 +8,4 @@ mod jwt;
 mod limits;
 mod load;
 mod python;
+mod tls;
