@@ -233,6 +233,19 @@ fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0);
+    let mut response = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many requests for this caller",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
+    response
+}
+
 async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
     if !g.host_allowed(&req) {
         return json_error(
@@ -249,6 +262,13 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
         Ok(caller) => caller,
         Err(failure) => {
             tracing::info!(peer = ?peer, reason = %failure, "request not authenticated");
+            // Failed attempts count against the peer address, which bounds
+            // credential guessing and JWKS refetches by unknown `kid`s.
+            if let Some(peer) = peer
+                && let Err(wait) = g.rate.check(&format!("unauthenticated@{}", peer.ip()))
+            {
+                return too_many(wait);
+            }
             let (status, error, text) = match failure {
                 AuthFailure::Missing => (StatusCode::UNAUTHORIZED, None, "credentials required"),
                 AuthFailure::Invalid(_) => (
@@ -270,16 +290,7 @@ async fn guard(State(g): State<Arc<Guard>>, mut req: Request, next: Next) -> Res
         }
     };
     if let Err(wait) = g.rate.check(&caller.name) {
-        let secs = wait.as_secs_f64().ceil().max(1.0);
-        let mut response = json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests for this caller",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
-        return response;
+        return too_many(wait);
     }
     // Standalone GET streams live as long as the session: they don't count.
     let permit = match (&g.concurrency, req.method() == Method::GET) {

@@ -287,3 +287,93 @@ async fn every_call_is_audited_with_secrets_redacted() {
     assert_eq!(denied["caller"], "reader");
     assert_eq!(denied["outcome"], "denied");
 }
+
+#[tokio::test]
+async fn json_or_sse_replies() {
+    let auth = format!("Bearer {READER}");
+    let s = start(config()).await;
+    let r = post(&s.url, INIT.into(), &[("authorization", &auth)]).await;
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut cfg = config();
+    cfg.json_response = true;
+    cfg.stateful_sessions = false;
+    let s = start(cfg).await;
+    let r = post(&s.url, INIT.into(), &[("authorization", &auth)]).await;
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert!(
+        r.headers().get("mcp-session-id").is_none(),
+        "stateless: no session"
+    );
+    let r = post(
+        &s.url,
+        stateless("tools/list", json!({})),
+        &[("authorization", &auth), ("x-stateless", "1")],
+    )
+    .await;
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let v = reply_json(r).await;
+    assert_eq!(v["result"]["tools"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[tokio::test]
+async fn foreign_browser_origin_is_refused() {
+    let mut cfg = config();
+    cfg.allowed_origins = vec!["https://console.example.com".into()];
+    let s = start(cfg).await;
+    let auth = format!("Bearer {READER}");
+    let r = post(
+        &s.url,
+        INIT.into(),
+        &[
+            ("authorization", &auth),
+            ("origin", "https://evil.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post(
+        &s.url,
+        INIT.into(),
+        &[
+            ("authorization", &auth),
+            ("origin", "https://console.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    // Non-browser clients send no Origin.
+    let r = post(&s.url, INIT.into(), &[("authorization", &auth)]).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn failed_attempts_are_rate_limited_per_peer() {
+    let mut cfg = config();
+    cfg.limits.per_client_rate = 3;
+    let s = start(cfg).await;
+    for _ in 0..3 {
+        let r = post(
+            &s.url,
+            INIT.into(),
+            &[("authorization", "Bearer guess-guess-guess-guess")],
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = post(
+        &s.url,
+        INIT.into(),
+        &[("authorization", "Bearer guess-guess-guess-guess")],
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // A valid key from the same peer still gets in: its own budget.
+    let r = post(
+        &s.url,
+        INIT.into(),
+        &[("authorization", &format!("Bearer {READER}"))],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
