@@ -15,7 +15,8 @@
 //! extensions (rmcp copies the parts into each request context), filters
 //! `tools/list` to the tools the caller may call, refuses other `tools/call`s
 //! with a tool-level error, bounds each call by the configured timeout, and
-//! writes one audit line per call. A request without a caller (no HTTP layer in
+//! writes one audit line per call. Resources (snapshot data) are read-only by
+//! nature: listing and reading them needs the read-only grant. A request without a caller (no HTTP layer in
 //! front) is treated as a caller with no grants.
 
 use std::borrow::Cow;
@@ -274,6 +275,10 @@ impl<S: ServerHandler> GrantFilter<S> {
     }
 }
 
+fn grants_of(context: &RequestContext<RoleServer>) -> Grants {
+    caller_of(context).map_or(Grants::NONE, |c| c.grants)
+}
+
 /// The caller attached to a request by the HTTP layer, if any.
 pub fn caller_of(context: &RequestContext<RoleServer>) -> Option<&Caller> {
     context
@@ -453,6 +458,9 @@ impl<S: ServerHandler> ServerHandler for GrantFilter<S> {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        if !grants_of(&context).read_only {
+            return Ok(ListResourcesResult::default());
+        }
         self.inner.list_resources(request, context).await
     }
 
@@ -461,6 +469,9 @@ impl<S: ServerHandler> ServerHandler for GrantFilter<S> {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
+        if !grants_of(&context).read_only {
+            return Ok(ListResourceTemplatesResult::default());
+        }
         self.inner.list_resource_templates(request, context).await
     }
 
@@ -469,6 +480,12 @@ impl<S: ServerHandler> ServerHandler for GrantFilter<S> {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if !grants_of(&context).read_only {
+            return Err(McpError::invalid_request(
+                "reading resources needs the `read` grant (scope eks-node-diag/read)",
+                None,
+            ));
+        }
         self.inner.read_resource(request, context).await
     }
 

@@ -377,3 +377,30 @@ async fn failed_attempts_are_rate_limited_per_peer() {
     .await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn collect_only_credential_sees_only_node_touching_tools_and_no_resources() {
+    let s = start(config()).await;
+    let c = bearer_client(&s.url, COLLECTOR).await;
+    assert_eq!(
+        tool_names(&c.list_tools(None).await.unwrap()),
+        ["collect_logs"]
+    );
+    assert!(c.list_resources(None).await.unwrap().resources.is_empty());
+    let read = c
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "snapshot://sha256:feed",
+        ))
+        .await;
+    assert!(read.is_err(), "{read:?}");
+    c.cancel().await.unwrap();
+
+    let r = bearer_client(&s.url, READER).await;
+    assert_eq!(r.list_resources(None).await.unwrap().resources.len(), 1);
+    r.read_resource(rmcp::model::ReadResourceRequestParams::new(
+        "snapshot://sha256:feed",
+    ))
+    .await
+    .unwrap();
+    r.cancel().await.unwrap();
+}

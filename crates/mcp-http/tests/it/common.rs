@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 pub const READER: &str = "reader-secret-0123456789";
 pub const OPERATOR: &str = "operator-secret-0123456789";
+pub const COLLECTOR: &str = "collector-secret-0123456789";
 
 /// Arguments of `read_status`.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -88,7 +89,38 @@ impl Fixture {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Fixture {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
+        let mut r = rmcp::model::ListResourcesResult::default();
+        r.resources.push(rmcp::model::Resource::new(
+            "snapshot://sha256:feed",
+            "snapshot",
+        ));
+        Ok(r)
+    }
+
+    async fn read_resource(
+        &self,
+        request: rmcp::model::ReadResourceRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
+        Ok(rmcp::model::ReadResourceResponse::Complete(
+            rmcp::model::ReadResourceResult::new(vec![rmcp::model::ResourceContents::text(
+                "snapshot body",
+                request.uri,
+            )]),
+        ))
     }
 }
 
@@ -98,6 +130,15 @@ pub fn config() -> HttpConfig {
     c.auth.keys = vec![
         StaticKey::new("reader", READER, Grants::READ_ONLY).unwrap(),
         StaticKey::new("operator", OPERATOR, Grants::ALL).unwrap(),
+        StaticKey::new(
+            "collector",
+            COLLECTOR,
+            Grants {
+                read_only: false,
+                node_touching: true,
+            },
+        )
+        .unwrap(),
     ];
     c.shutdown_grace = Duration::from_secs(5);
     c
