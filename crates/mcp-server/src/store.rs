@@ -52,6 +52,14 @@ impl<V: Send + Sync + 'static> SnapshotStore<V> {
         self.lock().source_of.get(id).cloned()
     }
 
+    /// Records that `id` comes from `source` (for ids persisted by an
+    /// earlier run), so that the id loads on first use.
+    pub fn remember(&self, id: &str, source: &str) {
+        self.lock()
+            .source_of
+            .insert(id.to_owned(), source.to_owned());
+    }
+
     /// Every snapshot id the store has seen, with its source, sorted by id.
     pub fn known(&self) -> Vec<(String, String)> {
         let mut known: Vec<_> = self

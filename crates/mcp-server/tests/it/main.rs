@@ -1,0 +1,5 @@
+//! Integration tests of the mcp-server crate (one binary).
+
+mod cli;
+mod e2e;
+mod protocol;
