@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use node_artifacts::iptables::kube::Service;
 use node_artifacts::iptables::{Rule, Ruleset};
 use node_artifacts::layout::CoverageStatus;
 use node_artifacts::time::Timestamp;
@@ -179,9 +180,12 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
                 return Err("no iptables ruleset to build the service view from".to_owned());
             };
             let wanted = params.service.as_deref().map(str::trim);
-            let services: Vec<Value> = kube
-                .services()
-                .filter(|service| params.without_endpoints != Some(true) || service.endpoints.is_empty())
+            let candidates: Box<dyn Iterator<Item = &Service>> = if params.without_endpoints == Some(true) {
+                Box::new(kube.services_without_endpoints())
+            } else {
+                Box::new(kube.services())
+            };
+            let services: Vec<Value> = candidates
                 .filter(|service| {
                     wanted.is_none_or(|wanted| {
                         let base = format!("{}/{}", service.namespace, service.name);

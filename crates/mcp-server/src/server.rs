@@ -14,8 +14,8 @@ use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    AnnotateAble, Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ProgressNotificationParam, PromptMessage, RawResource, RawResourceTemplate, ReadResourceRequestParams,
+    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ProgressNotificationParam, PromptMessage, ReadResourceRequestParams, Resource, ResourceTemplate,
     ReadResourceResponse, ReadResourceResult, ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -24,9 +24,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::dto::*;
-use crate::page::{PageInfo, paginate};
+use crate::page::paginate;
 use crate::query;
-use crate::state::{Engine, LoadError, Loaded, display_source};
+use crate::state::{Engine, LoadError, Loaded};
 
 /// Default response budget in bytes of JSON per page (about 8k tokens).
 pub const DEFAULT_BUDGET: usize = 32 * 1024;
@@ -56,8 +56,6 @@ pub struct DiagServer {
     tool_router: ToolRouter<DiagServer>,
     prompt_router: PromptRouter<DiagServer>,
 }
-
-type ToolResult<T> = Result<Json<T>, String>;
 
 impl std::fmt::Debug for DiagServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,7 +125,7 @@ impl DiagServer {
         description = "List the node log bundles this server can read and the snapshots already loaded, with collection time, instance id, coverage totals and finding counts. Start here: pass a `bundle` value to take_snapshot, or a `snapshot_id` to the other tools.",
         annotations(title = "List node snapshots", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn list_snapshots(&self) -> ToolResult<SnapshotList> {
+    async fn list_snapshots(&self) -> Result<Json<SnapshotList>, String> {
         let engine = Arc::clone(&self.engine);
         let entries = tokio::task::spawn_blocking(move || engine.scan()).await.map_err(|error| {
             tracing::error!(error = %error, "scan failed");
@@ -171,7 +169,7 @@ impl DiagServer {
         &self,
         Parameters(params): Parameters<TakeSnapshotParams>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<SnapshotTaken> {
+    ) -> Result<Json<SnapshotTaken>, String> {
         let entry = self.engine.resolve_bundle(params.bundle.trim()).map_err(load_error)?;
         let progress = context.meta.get_progress_token();
         if let Some(token) = &progress {
@@ -202,7 +200,7 @@ impl DiagServer {
         &self,
         Parameters(params): Parameters<CollectNodeParams>,
         context: RequestContext<RoleServer>,
-    ) -> ToolResult<SnapshotTaken> {
+    ) -> Result<Json<SnapshotTaken>, String> {
         let Some(collector) = &self.collector else {
             return Err("AWS collection is not configured on this server (start it with --region and credentials); call list_snapshots and take_snapshot to use the bundles it already has".to_owned());
         };
@@ -259,7 +257,7 @@ impl DiagServer {
         description = "Summarise a snapshot: node identity, every artifact present with line counts and unparsed lines, files that failed to parse, rules that could not run (and the artifacts they miss), finding counts per severity, Kubernetes service and conntrack counts.",
         annotations(title = "Summarise a snapshot", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn get_snapshot_summary(&self, Parameters(params): Parameters<SnapshotParams>) -> ToolResult<SnapshotSummary> {
+    async fn get_snapshot_summary(&self, Parameters(params): Parameters<SnapshotParams>) -> Result<Json<SnapshotSummary>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         Ok(Json(query::summary(&loaded)))
     }
@@ -269,7 +267,7 @@ impl DiagServer {
         description = "List a snapshot's findings, most severe first, optionally filtered by minimum severity, rule code or rule group. Paginated: pass `next_cursor` back as `cursor` with the same filters. Then call get_finding with an `id` for its evidence.",
         annotations(title = "List findings", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn list_findings(&self, Parameters(params): Parameters<ListFindingsParams>) -> ToolResult<FindingsPage> {
+    async fn list_findings(&self, Parameters(params): Parameters<ListFindingsParams>) -> Result<Json<FindingsPage>, String> {
         let min: Option<Severity> = match params.min_severity.as_deref() {
             None | Some("") => None,
             Some(text) => Some(text.trim().to_ascii_lowercase().parse().map_err(|_| {
@@ -312,7 +310,7 @@ impl DiagServer {
         description = "Get one finding by id (from list_findings): full summary, evidence lines with `artifact:line` references (pass one to read_artifact_lines for context), the rule's documentation with remediation, and related findings.",
         annotations(title = "Get a finding", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn get_finding(&self, Parameters(params): Parameters<GetFindingParams>) -> ToolResult<FindingDetail> {
+    async fn get_finding(&self, Parameters(params): Parameters<GetFindingParams>) -> Result<Json<FindingDetail>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         let Some(finding) = loaded.report.finding(params.finding_id.trim()) else {
             return Err(format!(
@@ -340,7 +338,7 @@ impl DiagServer {
         description = "Explain a diagnostic rule by code (a finding's `code`, e.g. CTK001) or kebab-case name: what it detects, why it matters, the evidence it uses, remediation and references.",
         annotations(title = "Explain a rule", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn explain_rule(&self, Parameters(params): Parameters<ExplainRuleParams>) -> ToolResult<RuleExplanation> {
+    async fn explain_rule(&self, Parameters(params): Parameters<ExplainRuleParams>) -> Result<Json<RuleExplanation>, String> {
         query::explain(params.code.trim()).map(Json)
     }
 
@@ -349,7 +347,7 @@ impl DiagServer {
         description = "Query a snapshot's iptables-save ruleset. view=rules (default): rules filtered by table, chain, target, an address inside the rule's source/destination CIDR, a port inside its --dport/--sport/multiport ranges, or comment text; each with an `artifact:line` reference. view=kube_services: kube-proxy's service view (a service's cluster IP, port and endpoints; `without_endpoints=true` lists services with none).",
         annotations(title = "Query iptables rules", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn query_iptables(&self, Parameters(params): Parameters<QueryIptablesParams>) -> ToolResult<IptablesPage> {
+    async fn query_iptables(&self, Parameters(params): Parameters<QueryIptablesParams>) -> Result<Json<IptablesPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::iptables(&loaded, &params, self.budget).map(Json)
     }
@@ -359,7 +357,7 @@ impl DiagServer {
         description = "Query a snapshot's conntrack table: entries filtered by address, port, protocol, TCP state or unreplied, each with an `artifact:line` reference; plus whole-table aggregates (counts by protocol and state, unreplied flows, top destinations) and the `conntrack -S` statistics (drop, early_drop, insert_failed).",
         annotations(title = "Query conntrack", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn query_conntrack(&self, Parameters(params): Parameters<QueryConntrackParams>) -> ToolResult<ConntrackPage> {
+    async fn query_conntrack(&self, Parameters(params): Parameters<QueryConntrackParams>) -> Result<Json<ConntrackPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::conntrack(&loaded, &params, self.budget).map(Json)
     }
@@ -369,7 +367,7 @@ impl DiagServer {
         description = "Search a snapshot's logs with a regular expression (linear time, no backtracking; `(?i)` for case-insensitive) and an optional RFC 3339 time window. Sources: kernel (dmesg), journal (kubelet, containerd, nodeadm, syslog, …), containers (kube-proxy), cni (ipamd, plugin), or an artifact path. Returns entries with stable `artifact:line` references.",
         annotations(title = "Search logs", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn search_logs(&self, Parameters(params): Parameters<SearchLogsParams>) -> ToolResult<LogPage> {
+    async fn search_logs(&self, Parameters(params): Parameters<SearchLogsParams>) -> Result<Json<LogPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         let budget = self.budget;
         tokio::task::spawn_blocking(move || query::search_logs(&loaded, &params, budget))
@@ -386,7 +384,7 @@ impl DiagServer {
         description = "Read lines of a snapshot's artifact by path and line range, or around an `artifact:line` reference from get_finding or search_logs. At most 500 lines per call, within the response budget.",
         annotations(title = "Read artifact lines", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn read_artifact_lines(&self, Parameters(params): Parameters<ReadArtifactLinesParams>) -> ToolResult<ArtifactLines> {
+    async fn read_artifact_lines(&self, Parameters(params): Parameters<ReadArtifactLinesParams>) -> Result<Json<ArtifactLines>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::read_lines(&loaded, &params, self.budget).map(Json)
     }
@@ -416,6 +414,7 @@ fn investigation(question: &str, steps: &[&str]) -> Vec<PromptMessage> {
 }
 
 #[prompt_router]
+#[allow(missing_docs, reason = "the prompt macro generates undocumented metadata functions")]
 impl DiagServer {
     /// Investigate DNS failures on a node.
     #[prompt(name = "investigate_dns_failures", description = "Investigate DNS resolution failures from pods on one node: kube-dns service endpoints, conntrack for port 53, resolv.conf and CoreDNS-related log lines.")]
@@ -507,17 +506,15 @@ impl ServerHandler for DiagServer {
         for (id, _) in self.engine.store().known() {
             let Some(loaded) = self.engine.store().get(&id) else { continue };
             resources.push(
-                RawResource::new(format!("{URI_PREFIX}{id}/report"), format!("{id} report"))
+                Resource::new(format!("{URI_PREFIX}{id}/report"), format!("{id} report"))
                     .with_description("the findings report of this snapshot (JSON)")
-                    .with_mime_type("application/json")
-                    .no_annotation(),
+                    .with_mime_type("application/json"),
             );
             for (path, content) in &loaded.files {
                 resources.push(
-                    RawResource::new(format!("{URI_PREFIX}{id}/artifacts/{path}"), format!("{id} {path}"))
+                    Resource::new(format!("{URI_PREFIX}{id}/artifacts/{path}"), format!("{id} {path}"))
                         .with_mime_type("text/plain")
-                        .with_size(content.len() as u64)
-                        .no_annotation(),
+                        .with_size(content.len() as u64),
                 );
             }
         }
@@ -530,14 +527,12 @@ impl ServerHandler for DiagServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         Ok(ListResourceTemplatesResult::with_all_items(vec![
-            RawResourceTemplate::new(format!("{URI_PREFIX}{{id}}/artifacts/{{path}}"), "artifact")
+            ResourceTemplate::new(format!("{URI_PREFIX}{{id}}/artifacts/{{path}}"), "artifact")
                 .with_description("one artifact file of a loaded snapshot, by root-relative path")
-                .with_mime_type("text/plain")
-                .no_annotation(),
-            RawResourceTemplate::new(format!("{URI_PREFIX}{{id}}/report"), "report")
+                .with_mime_type("text/plain"),
+            ResourceTemplate::new(format!("{URI_PREFIX}{{id}}/report"), "report")
                 .with_description("the findings report of a snapshot (JSON)")
-                .with_mime_type("application/json")
-                .no_annotation(),
+                .with_mime_type("application/json"),
         ]))
     }
 
@@ -579,19 +574,4 @@ impl ServerHandler for DiagServer {
         };
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri.clone())]).into())
     }
-}
-
-/// Severity counts of a report as an ordered list, for the CLI.
-pub fn page_info_empty() -> PageInfo {
-    PageInfo {
-        total: 0,
-        returned: 0,
-        next_cursor: None,
-        truncated: false,
-    }
-}
-
-/// The client-safe name of a source.
-pub fn bundle_label(loaded: &Loaded) -> String {
-    loaded.name.clone().unwrap_or_else(|| display_source(&loaded.source))
 }

@@ -172,7 +172,7 @@ impl Engine {
     /// however many calls ask at the same time.
     pub async fn load_path(&self, path: &Path) -> Result<Arc<Loaded>, LoadError> {
         let source = path.to_string_lossy().into_owned();
-        let limits = self.sources.limits.clone();
+        let limits = self.sources.limits;
         let owned = path.to_path_buf();
         let key = source.clone();
         let result = self
