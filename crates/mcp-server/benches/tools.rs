@@ -36,7 +36,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9");
+    let bundle = dir
+        .path()
+        .join("eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9");
     let mut bytes = 0;
     for (path, content) in large_bundle(7, BundleScale::LARGE) {
         let target = bundle.join(&path);
@@ -46,7 +48,10 @@ fn main() {
     }
     println!("large bundle: {} MB", bytes / 1_000_000);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let engine = Arc::new(Engine::new(
             Sources {
@@ -65,15 +70,26 @@ fn main() {
         let call = |name: &'static str, value: Value| {
             let client = Arc::clone(&client);
             async move {
-                let result = client.call_tool(CallToolRequestParams::new(name).with_arguments(args(value))).await.unwrap();
+                let result = client
+                    .call_tool(CallToolRequestParams::new(name).with_arguments(args(value)))
+                    .await
+                    .unwrap();
                 assert_ne!(result.is_error, Some(true), "{name}: {:?}", result.content);
                 result.structured_content.unwrap()
             }
         };
 
         let started = Instant::now();
-        let taken = call("take_snapshot", json!({"bundle": "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9"})).await;
-        println!("first take_snapshot: {:.3} s (load_ms {})", started.elapsed().as_secs_f64(), taken["load_ms"]);
+        let taken = call(
+            "take_snapshot",
+            json!({"bundle": "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9"}),
+        )
+        .await;
+        println!(
+            "first take_snapshot: {:.3} s (load_ms {})",
+            started.elapsed().as_secs_f64(),
+            taken["load_ms"]
+        );
         let id = taken["snapshot_id"].as_str().unwrap().to_owned();
 
         let first = call("list_findings", json!({"snapshot_id": id})).await;
@@ -82,7 +98,10 @@ fn main() {
 
         for (name, make) in [
             ("list_findings", json!({"snapshot_id": id})),
-            ("get_finding", json!({"snapshot_id": id, "finding_id": finding_id})),
+            (
+                "get_finding",
+                json!({"snapshot_id": id, "finding_id": finding_id}),
+            ),
             ("get_snapshot_summary", json!({"snapshot_id": id})),
         ] {
             if name == "get_finding" && finding_id.is_none() {
@@ -107,13 +126,25 @@ fn main() {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for i in 0..100 {
-            let name = ["list_findings", "get_snapshot_summary", "query_conntrack", "list_snapshots"][i % 4];
-            let value = if name == "list_snapshots" { json!({}) } else { json!({"snapshot_id": id}) };
+            let name = [
+                "list_findings",
+                "get_snapshot_summary",
+                "query_conntrack",
+                "list_snapshots",
+            ][i % 4];
+            let value = if name == "list_snapshots" {
+                json!({})
+            } else {
+                json!({"snapshot_id": id})
+            };
             tasks.push(tokio::spawn(call(name, value)));
         }
         for task in tasks {
             task.await.unwrap();
         }
-        println!("100 concurrent calls: all ok in {:.3} s", started.elapsed().as_secs_f64());
+        println!(
+            "100 concurrent calls: all ok in {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
     });
 }

@@ -63,12 +63,32 @@ impl SsmCollector {
         })
     }
 
-    async fn collect_files(&self, node: &str, cancel: &CancellationToken) -> Result<BundleFiles, String> {
+    async fn collect_files(
+        &self,
+        node: &str,
+        cancel: &CancellationToken,
+    ) -> Result<BundleFiles, String> {
         let node_ref = NodeRef::parse(node).map_err(safe_error)?;
-        let node = self.client.resolve_node(&node_ref).await.map_err(safe_error)?;
-        self.client.require_online(&node).await.map_err(safe_error)?;
-        let bundle = self.client.collect_bundle(&node, cancel).await.map_err(safe_error)?;
-        let name = bundle.key.rsplit('/').next().unwrap_or("bundle.tar.gz").to_owned();
+        let node = self
+            .client
+            .resolve_node(&node_ref)
+            .await
+            .map_err(safe_error)?;
+        self.client
+            .require_online(&node)
+            .await
+            .map_err(safe_error)?;
+        let bundle = self
+            .client
+            .collect_bundle(&node, cancel)
+            .await
+            .map_err(safe_error)?;
+        let name = bundle
+            .key
+            .rsplit('/')
+            .next()
+            .unwrap_or("bundle.tar.gz")
+            .to_owned();
         let max = usize::try_from(self.limits.max_total_bytes).unwrap_or(usize::MAX);
         let bytes = bundle.bytes(max).await.map_err(safe_error)?;
         node_bundle::read_tar_gz(bytes.as_slice(), Some(name), &self.limits).map_err(|error| {

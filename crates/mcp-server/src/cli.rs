@@ -31,7 +31,9 @@ pub const DEFAULT_BUNDLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fi
 /// line or as an MCP server for AI agents.
 #[derive(Debug, Parser)]
 #[command(name = "eks-node-diag", version, propagate_version = true)]
-#[command(after_help = "Examples:\n  eks-node-diag analyze fixtures/bundles/dns-no-endpoints\n  eks-node-diag serve --bundles ./bundles\n  eks-node-diag parse --kind conntrack networking/conntrack.txt\n  eks-node-diag rules\n  eks-node-diag explain CTK001")]
+#[command(
+    after_help = "Examples:\n  eks-node-diag analyze fixtures/bundles/dns-no-endpoints\n  eks-node-diag serve --bundles ./bundles\n  eks-node-diag parse --kind conntrack networking/conntrack.txt\n  eks-node-diag rules\n  eks-node-diag explain CTK001"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -42,10 +44,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the MCP tools over stdio.
-    #[command(after_help = "Examples:\n  eks-node-diag serve                      # the scenario bundles in fixtures/bundles\n  eks-node-diag serve --bundles /var/bundles --store-dir /var/lib/eks-node-diag\n  eks-node-diag serve --bundles ./b --region us-west-2 --cluster prod --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect\n\nWith neither --bundles nor --store-dir, serves fixtures/bundles of the source checkout it was built from.")]
+    #[command(
+        after_help = "Examples:\n  eks-node-diag serve                      # the scenario bundles in fixtures/bundles\n  eks-node-diag serve --bundles /var/bundles --store-dir /var/lib/eks-node-diag\n  eks-node-diag serve --bundles ./b --region us-west-2 --cluster prod --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect\n\nWith neither --bundles nor --store-dir, serves fixtures/bundles of the source checkout it was built from."
+    )]
     Serve(ServeArgs),
     /// Diagnose one bundle (directory or .tar.gz) and print its findings.
-    #[command(after_help = "Examples:\n  eks-node-diag analyze fixtures/bundles/dns-no-endpoints\n  eks-node-diag analyze eks_i-0123_2025-11-20_0930-UTC_0.7.9.tar.gz --format json\n  eks-node-diag analyze ./bundle --format markdown --min-severity high\n\nExit status 0 whatever was found; non-zero only when the bundle cannot be read.")]
+    #[command(
+        after_help = "Examples:\n  eks-node-diag analyze fixtures/bundles/dns-no-endpoints\n  eks-node-diag analyze eks_i-0123_2025-11-20_0930-UTC_0.7.9.tar.gz --format json\n  eks-node-diag analyze ./bundle --format markdown --min-severity high\n\nExit status 0 whatever was found; non-zero only when the bundle cannot be read."
+    )]
     Analyze {
         /// The bundle: a directory or a .tar.gz archive.
         path: PathBuf,
@@ -57,7 +63,9 @@ pub enum Command {
         min_severity: Option<Severity>,
     },
     /// Parse one artifact file and print its typed model.
-    #[command(after_help = "Examples:\n  eks-node-diag parse --kind iptables-save networking/iptables-save.txt\n  eks-node-diag parse --kind kubelet-journal kubelet/kubelet.log --format text\n\nKinds: see `eks-node-diag parse --kind help`. Exit status 0 when the file is of that kind (even with unparsed lines), non-zero when it is not.")]
+    #[command(
+        after_help = "Examples:\n  eks-node-diag parse --kind iptables-save networking/iptables-save.txt\n  eks-node-diag parse --kind kubelet-journal kubelet/kubelet.log --format text\n\nKinds: see `eks-node-diag parse --kind help`. Exit status 0 when the file is of that kind (even with unparsed lines), non-zero when it is not."
+    )]
     Parse {
         /// The artifact kind (`iptables-save`, `conntrack`, `dmesg-current`, `kubelet-journal`, …).
         #[arg(long)]
@@ -78,7 +86,9 @@ pub enum Command {
         code: String,
     },
     /// Collect a bundle from a live node through AWS Systems Manager.
-    #[command(after_help = "Example:\n  eks-node-diag collect i-0123456789abcdef0 --region us-west-2 --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect --out ./bundles\n\nNeeds AWS credentials in the environment (profile, SSO or instance role).")]
+    #[command(
+        after_help = "Example:\n  eks-node-diag collect i-0123456789abcdef0 --region us-west-2 --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect --out ./bundles\n\nNeeds AWS credentials in the environment (profile, SSO or instance role)."
+    )]
     Collect {
         /// Instance id, Kubernetes node name or private IP.
         node: String,
@@ -165,7 +175,11 @@ impl AwsArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt()
@@ -200,10 +214,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules => rules(&mut out)?,
         Command::Explain { code } => {
             let explanation = crate::query::explain(&code).map_err(anyhow::Error::msg)?;
-            writeln!(out, "{} {} [{}] ({})\n", explanation.code, explanation.name, explanation.default_severity, explanation.group)?;
+            writeln!(
+                out,
+                "{} {} [{}] ({})\n",
+                explanation.code, explanation.name, explanation.default_severity, explanation.group
+            )?;
             writeln!(out, "{}", explanation.doc.trim_end())?;
         }
-        Command::Collect { node, aws, out: dir } => collect(&mut out, &node, &aws, &dir)?,
+        Command::Collect {
+            node,
+            aws,
+            out: dir,
+        } => collect(&mut out, &node, &aws, &dir)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -252,7 +274,11 @@ fn load(path: &Path) -> anyhow::Result<state::Loaded> {
     let started = Instant::now();
     let files = node_bundle::read_path(path, &Limits::default())
         .with_context(|| format!("reading the bundle {}", path.display()))?;
-    Ok(state::build_loaded(files, path.to_string_lossy().into_owned(), started))
+    Ok(state::build_loaded(
+        files,
+        path.to_string_lossy().into_owned(),
+        started,
+    ))
 }
 
 /// The JSON document `analyze --format json` prints.
@@ -268,7 +294,12 @@ pub fn analysis_json(loaded: &state::Loaded, findings: &[&Finding]) -> Value {
     })
 }
 
-fn analyze(out: &mut impl Write, path: &Path, format: Format, min: Option<Severity>) -> anyhow::Result<()> {
+fn analyze(
+    out: &mut impl Write,
+    path: &Path,
+    format: Format,
+    min: Option<Severity>,
+) -> anyhow::Result<()> {
     let loaded = load(path)?;
     let report: &Report = &loaded.report;
     let findings: Vec<&Finding> = report
@@ -288,20 +319,29 @@ fn analyze(out: &mut impl Write, path: &Path, format: Format, min: Option<Severi
                 "snapshot {}  node {}  collected {}",
                 loaded.snapshot.id,
                 meta.instance_id.as_deref().unwrap_or("?"),
-                meta.collection_time.map_or("?".to_owned(), |t| t.to_string())
+                meta.collection_time
+                    .map_or("?".to_owned(), |t| t.to_string())
             )?;
             let totals = &loaded.snapshot.coverage.totals;
             writeln!(
                 out,
                 "coverage: {} files, {} parsed, {} unparsed lines; {} rules run, {} not evaluated\n",
-                totals.files, totals.parsed_files, totals.unparsed_lines, report.rules_evaluated, report.not_evaluated.len()
+                totals.files,
+                totals.parsed_files,
+                totals.unparsed_lines,
+                report.rules_evaluated,
+                report.not_evaluated.len()
             )?;
             if findings.is_empty() {
                 writeln!(out, "no findings")?;
             } else {
                 writeln!(out, "{:<9} {:<7} {:<20} TITLE", "SEVERITY", "CODE", "ID")?;
                 for finding in &findings {
-                    writeln!(out, "{:<9} {:<7} {:<20} {}", finding.severity, finding.code, finding.id.0, finding.title)?;
+                    writeln!(
+                        out,
+                        "{:<9} {:<7} {:<20} {}",
+                        finding.severity, finding.code, finding.id.0, finding.title
+                    )?;
                 }
                 writeln!(out, "\n{} finding(s)", findings.len())?;
             }
@@ -309,24 +349,59 @@ fn analyze(out: &mut impl Write, path: &Path, format: Format, min: Option<Severi
         Format::Markdown => {
             writeln!(out, "# eks-node-diag report\n")?;
             writeln!(out, "- Snapshot: `{}`", loaded.snapshot.id)?;
-            writeln!(out, "- Instance: `{}`", meta.instance_id.as_deref().unwrap_or("unknown"))?;
-            writeln!(out, "- Collected: {}", meta.collection_time.map_or("unknown".to_owned(), |t| t.to_string()))?;
-            writeln!(out, "- Rules run: {}, not evaluated: {}\n", report.rules_evaluated, report.not_evaluated.len())?;
+            writeln!(
+                out,
+                "- Instance: `{}`",
+                meta.instance_id.as_deref().unwrap_or("unknown")
+            )?;
+            writeln!(
+                out,
+                "- Collected: {}",
+                meta.collection_time
+                    .map_or("unknown".to_owned(), |t| t.to_string())
+            )?;
+            writeln!(
+                out,
+                "- Rules run: {}, not evaluated: {}\n",
+                report.rules_evaluated,
+                report.not_evaluated.len()
+            )?;
             if findings.is_empty() {
                 writeln!(out, "No findings.")?;
             } else {
                 writeln!(out, "| Severity | Code | Title | Id |\n|---|---|---|---|")?;
                 for finding in &findings {
-                    writeln!(out, "| {} | {} | {} | `{}` |", finding.severity, finding.code, finding.title.replace('|', "\\|"), finding.id.0)?;
+                    writeln!(
+                        out,
+                        "| {} | {} | {} | `{}` |",
+                        finding.severity,
+                        finding.code,
+                        finding.title.replace('|', "\\|"),
+                        finding.id.0
+                    )?;
                 }
                 for finding in &findings {
-                    writeln!(out, "\n## {} {}: {}\n", finding.code, finding.name, finding.title)?;
-                    writeln!(out, "Severity: **{}**. Id `{}`.\n", finding.severity, finding.id.0)?;
+                    writeln!(
+                        out,
+                        "\n## {} {}: {}\n",
+                        finding.code, finding.name, finding.title
+                    )?;
+                    writeln!(
+                        out,
+                        "Severity: **{}**. Id `{}`.\n",
+                        finding.severity, finding.id.0
+                    )?;
                     writeln!(out, "{}\n", finding.summary)?;
                     if !finding.evidence.is_empty() {
                         writeln!(out, "Evidence:\n")?;
                         for evidence in &finding.evidence {
-                            writeln!(out, "- `{}:{}`: `{}`", evidence.artifact, evidence.line, evidence.excerpt.replace('`', "'"))?;
+                            writeln!(
+                                out,
+                                "- `{}:{}`: `{}`",
+                                evidence.artifact,
+                                evidence.line,
+                                evidence.excerpt.replace('`', "'")
+                            )?;
                         }
                     }
                 }
@@ -336,9 +411,17 @@ fn analyze(out: &mut impl Write, path: &Path, format: Format, min: Option<Severi
     Ok(())
 }
 
-fn parse(out: &mut impl Write, kind_name: &str, file: &Path, format: ParseFormat) -> anyhow::Result<ExitCode> {
+fn parse(
+    out: &mut impl Write,
+    kind_name: &str,
+    file: &Path,
+    format: ParseFormat,
+) -> anyhow::Result<ExitCode> {
     let Some(kind) = ArtifactKind::from_name(kind_name) else {
-        let names: Vec<&str> = ArtifactKind::named().iter().map(ArtifactKind::name).collect();
+        let names: Vec<&str> = ArtifactKind::named()
+            .iter()
+            .map(ArtifactKind::name)
+            .collect();
         bail!("unknown kind `{kind_name}`; kinds: {}", names.join(", "));
     };
     let files = node_bundle::read_single_file(file, kind.name(), &Limits::default())
@@ -349,12 +432,23 @@ fn parse(out: &mut impl Write, kind_name: &str, file: &Path, format: ParseFormat
     let filed_under = filed_under.clone();
     let snapshot = files.snapshot();
     if let Some(failure) = snapshot.failures.iter().find(|f| f.path == filed_under) {
-        bail!("{} is not a {} file: {}", file.display(), kind.name(), failure.reason);
+        bail!(
+            "{} is not a {} file: {}",
+            file.display(),
+            kind.name(),
+            failure.reason
+        );
     }
-    let row = snapshot.coverage.files.iter().find(|row| row.path == filed_under);
+    let row = snapshot
+        .coverage
+        .files
+        .iter()
+        .find(|row| row.path == filed_under);
     let (lines, unparsed) = match row.map(|row| &row.status) {
         Some(CoverageStatus::Parsed {
-            lines, unparsed_lines, ..
+            lines,
+            unparsed_lines,
+            ..
         }) => (*lines, *unparsed_lines),
         _ => bail!("no parser reads kind `{}` on its own yet", kind.name()),
     };
@@ -367,7 +461,10 @@ fn parse(out: &mut impl Write, kind_name: &str, file: &Path, format: ParseFormat
     }
     let whole = serde_json::to_value(&snapshot).context("serialising the model")?;
     let Some(artifact) = find_artifact(&whole, &filed_under) else {
-        bail!("kind `{}` is read only as bundle metadata; nothing to print", kind.name());
+        bail!(
+            "kind `{}` is read only as bundle metadata; nothing to print",
+            kind.name()
+        );
     };
     let diagnostics: Vec<Value> = artifact
         .get("diagnostics")
@@ -392,7 +489,12 @@ fn parse(out: &mut impl Write, kind_name: &str, file: &Path, format: ParseFormat
             writeln!(out)?;
         }
         ParseFormat::Text => {
-            writeln!(out, "{}: {} ({lines} lines, {unparsed} unparsed)", file.display(), kind.name())?;
+            writeln!(
+                out,
+                "{}: {} ({lines} lines, {unparsed} unparsed)",
+                file.display(),
+                kind.name()
+            )?;
             for diagnostic in &diagnostics {
                 writeln!(
                     out,
@@ -418,13 +520,20 @@ fn find_artifact<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
                 .filter(|(key, _)| key.as_str() != "coverage")
                 .find_map(|(_, child)| find_artifact(child, path))
         }
-        Value::Array(items) => items.iter().take(64).find_map(|child| find_artifact(child, path)),
+        Value::Array(items) => items
+            .iter()
+            .take(64)
+            .find_map(|child| find_artifact(child, path)),
         _ => None,
     }
 }
 
 fn rules(out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(out, "{:<7} {:<9} {:<10} {:<40} WHAT IT DOES", "CODE", "SEVERITY", "GROUP", "NAME")?;
+    writeln!(
+        out,
+        "{:<7} {:<9} {:<10} {:<40} WHAT IT DOES",
+        "CODE", "SEVERITY", "GROUP", "NAME"
+    )?;
     for rule in findings::codes::all() {
         let meta = rule.meta;
         writeln!(
@@ -442,7 +551,9 @@ fn rules(out: &mut impl Write) -> anyhow::Result<()> {
 
 fn collect(out: &mut impl Write, node: &str, aws: &AwsArgs, dir: &Path) -> anyhow::Result<()> {
     let Some(settings) = aws.settings() else {
-        bail!("AWS is not configured: pass --region (or set EKS_NODE_DIAG_REGION) and provide credentials (AWS_PROFILE, SSO or an instance role)");
+        bail!(
+            "AWS is not configured: pass --region (or set EKS_NODE_DIAG_REGION) and provide credentials (AWS_PROFILE, SSO or an instance role)"
+        );
     };
     runtime()?.block_on(async {
         let collector = SsmCollector::connect(&settings).await?;

@@ -43,7 +43,9 @@ pub fn paginate<T: Serialize + Clone>(
     let mut used = 0usize;
     let mut truncated = false;
     for item in items.iter().skip(offset).take(limit) {
-        let size = serde_json::to_vec(item).map(|bytes| bytes.len()).unwrap_or(0);
+        let size = serde_json::to_vec(item)
+            .map(|bytes| bytes.len())
+            .unwrap_or(0);
         // The first item is always returned, even when it alone is over
         // budget, so that paging always makes progress.
         if !page.is_empty() && used + size > budget {
@@ -81,12 +83,17 @@ fn encode_cursor(offset: usize, query_key: &str) -> String {
 
 fn decode_cursor(cursor: &str, query_key: &str) -> Result<usize, BadCursor> {
     let mut parts = cursor.split('.');
-    let (Some("c1"), Some(offset), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some("c1"), Some(offset), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(BadCursor("malformed cursor: pass the next_cursor value of the previous page unchanged"));
+        return Err(BadCursor(
+            "malformed cursor: pass the next_cursor value of the previous page unchanged",
+        ));
     };
     if tag != query_tag(query_key) {
-        return Err(BadCursor("this cursor belongs to a query with other arguments: repeat the original arguments with it, or drop the cursor to start over"));
+        return Err(BadCursor(
+            "this cursor belongs to a query with other arguments: repeat the original arguments with it, or drop the cursor to start over",
+        ));
     }
     offset
         .parse()

@@ -31,8 +31,9 @@ fn clamp(limit: Option<usize>, default: usize, max: usize) -> usize {
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     let text = text.trim();
     let host = text.split('/').next().unwrap_or(text);
-    host.parse()
-        .map_err(|_| format!("`{text}` is not an IP address; pass one such as 10.0.1.23 or fd00::1"))
+    host.parse().map_err(|_| {
+        format!("`{text}` is not an IP address; pass one such as 10.0.1.23 or fd00::1")
+    })
 }
 
 fn ipv6(family: Option<&str>) -> Result<bool, String> {
@@ -57,7 +58,11 @@ pub fn summary(loaded: &Loaded) -> SnapshotSummary {
                     lines,
                     unparsed_lines,
                 } => (*lines, *unparsed_lines, Some(parser.clone())),
-                _ => (count_lines(loaded.files.get(&row.path).map_or(&[][..], Vec::as_slice)), 0, None),
+                _ => (
+                    count_lines(loaded.files.get(&row.path).map_or(&[][..], Vec::as_slice)),
+                    0,
+                    None,
+                ),
             };
             ArtifactItem {
                 path: row.path.clone(),
@@ -86,7 +91,10 @@ pub fn summary(loaded: &Loaded) -> SnapshotSummary {
             services: kube.services().count(),
             without_endpoints: kube.services_without_endpoints().count(),
         }),
-        conntrack_entries: snapshot.conntrack.as_ref().map(|dump| dump.value.table.len()),
+        conntrack_entries: snapshot
+            .conntrack
+            .as_ref()
+            .map(|dump| dump.value.table.len()),
     }
 }
 
@@ -95,7 +103,10 @@ pub fn explain(code: &str) -> Result<RuleExplanation, String> {
     let rule = findings::codes::by_code(code)
         .or_else(|| findings::codes::by_name(&code.to_ascii_lowercase()))
         .ok_or_else(|| {
-            let codes: Vec<&str> = findings::codes::all().iter().map(|rule| rule.meta.code).collect();
+            let codes: Vec<&str> = findings::codes::all()
+                .iter()
+                .map(|rule| rule.meta.code)
+                .collect();
             format!("unknown rule `{code}`; known codes: {}", codes.join(", "))
         })?;
     Ok(RuleExplanation {
@@ -103,7 +114,11 @@ pub fn explain(code: &str) -> Result<RuleExplanation, String> {
         name: rule.meta.kebab_name(),
         group: rule.meta.group.to_string(),
         default_severity: rule.meta.default_severity.to_string(),
-        needs: rule.needs.iter().map(|need| need.name().to_owned()).collect(),
+        needs: rule
+            .needs
+            .iter()
+            .map(|need| need.name().to_owned())
+            .collect(),
         doc: rule.meta.doc.to_owned(),
     })
 }
@@ -113,7 +128,9 @@ fn rule_target_is(rule: &Rule, target: &str) -> bool {
     let mut tokens = text.split_whitespace();
     while let Some(token) = tokens.next() {
         if matches!(token, "-j" | "-g" | "--jump" | "--goto") {
-            return tokens.next().is_some_and(|t| t.eq_ignore_ascii_case(target));
+            return tokens
+                .next()
+                .is_some_and(|t| t.eq_ignore_ascii_case(target));
         }
     }
     false
@@ -133,14 +150,26 @@ fn rule_has_port(rule: &Rule, port: u16) -> bool {
 }
 
 /// query_iptables.
-pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) -> Result<IptablesPage, String> {
+pub fn iptables(
+    loaded: &Loaded,
+    params: &QueryIptablesParams,
+    budget: usize,
+) -> Result<IptablesPage, String> {
     let v6 = ipv6(params.family.as_deref())?;
-    let artifact = if v6 { &loaded.snapshot.ip6tables } else { &loaded.snapshot.iptables };
+    let artifact = if v6 {
+        &loaded.snapshot.ip6tables
+    } else {
+        &loaded.snapshot.iptables
+    };
     let Some(artifact) = artifact else {
         return Err(format!(
             "snapshot {} has no {} ruleset; get_snapshot_summary lists the artifacts it has",
             loaded.snapshot.id,
-            if v6 { "ip6tables-save" } else { "iptables-save" }
+            if v6 {
+                "ip6tables-save"
+            } else {
+                "iptables-save"
+            }
         ));
     };
     let address = params.address.as_deref().map(parse_ip).transpose()?;
@@ -162,7 +191,8 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
     match view {
         "rules" => {
             let rules = matching_rules(&artifact.value, &artifact.path, params, address);
-            let (rules, page) = paginate(&rules, params.cursor.as_deref(), &key, limit, budget).map_err(|bad| bad.0.to_owned())?;
+            let (rules, page) = paginate(&rules, params.cursor.as_deref(), &key, limit, budget)
+                .map_err(|bad| bad.0.to_owned())?;
             Ok(IptablesPage {
                 snapshot_id: loaded.snapshot.id.clone(),
                 artifact: artifact.path.clone(),
@@ -174,17 +204,20 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
         }
         "kube_services" => {
             if v6 {
-                return Err("the kube_services view covers the IPv4 ruleset; drop `family`".to_owned());
+                return Err(
+                    "the kube_services view covers the IPv4 ruleset; drop `family`".to_owned(),
+                );
             }
             let Some(kube) = &loaded.kube else {
                 return Err("no iptables ruleset to build the service view from".to_owned());
             };
             let wanted = params.service.as_deref().map(str::trim);
-            let candidates: Box<dyn Iterator<Item = &Service>> = if params.without_endpoints == Some(true) {
-                Box::new(kube.services_without_endpoints())
-            } else {
-                Box::new(kube.services())
-            };
+            let candidates: Box<dyn Iterator<Item = &Service>> =
+                if params.without_endpoints == Some(true) {
+                    Box::new(kube.services_without_endpoints())
+                } else {
+                    Box::new(kube.services())
+                };
             let services: Vec<Value> = candidates
                 .filter(|service| {
                     wanted.is_none_or(|wanted| {
@@ -194,19 +227,24 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
                 })
                 .filter(|service| {
                     address.is_none_or(|addr| {
-                        service.cluster_ip == Some(addr) || service.endpoints.iter().any(|e| e.address == Some(addr))
+                        service.cluster_ip == Some(addr)
+                            || service.endpoints.iter().any(|e| e.address == Some(addr))
                     })
                 })
                 .filter(|service| {
                     params.port.is_none_or(|port| {
-                        service.port == Some(port) || service.endpoints.iter().any(|e| e.port == Some(port))
+                        service.port == Some(port)
+                            || service.endpoints.iter().any(|e| e.port == Some(port))
                     })
                 })
                 .map(|service| {
                     let mut value = to_value(service);
                     if let Value::Object(map) = &mut value {
                         map.insert("key".to_owned(), Value::String(service.key()));
-                        map.insert("ref_artifact".to_owned(), Value::String(artifact.path.clone()));
+                        map.insert(
+                            "ref_artifact".to_owned(),
+                            Value::String(artifact.path.clone()),
+                        );
                     }
                     value
                 })
@@ -219,7 +257,9 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
                     "no service `{wanted}` in kube-proxy's rules; call query_iptables with view=kube_services and no `service` to list them (keys look like namespace/name:port-name)"
                 ));
             }
-            let (services, page) = paginate(&services, params.cursor.as_deref(), &key, limit, budget).map_err(|bad| bad.0.to_owned())?;
+            let (services, page) =
+                paginate(&services, params.cursor.as_deref(), &key, limit, budget)
+                    .map_err(|bad| bad.0.to_owned())?;
             Ok(IptablesPage {
                 snapshot_id: loaded.snapshot.id.clone(),
                 artifact: artifact.path.clone(),
@@ -229,7 +269,9 @@ pub fn iptables(loaded: &Loaded, params: &QueryIptablesParams, budget: usize) ->
                 page,
             })
         }
-        other => Err(format!("unknown view `{other}`; use rules or kube_services")),
+        other => Err(format!(
+            "unknown view `{other}`; use rules or kube_services"
+        )),
     }
 }
 
@@ -242,7 +284,10 @@ fn matching_rules(
     let table = params.table.as_deref().map(str::trim);
     let chain = params.chain.as_deref().map(str::trim);
     let target = params.target.as_deref().map(str::trim);
-    let comment = params.comment.as_deref().map(|c| c.trim().to_ascii_lowercase());
+    let comment = params
+        .comment
+        .as_deref()
+        .map(|c| c.trim().to_ascii_lowercase());
     ruleset
         .rules()
         .filter(|(block, _)| table.is_none_or(|t| block.table.name().eq_ignore_ascii_case(t)))
@@ -251,9 +296,10 @@ fn matching_rules(
         .filter(|(_, rule)| address.is_none_or(|a| rule_has_address(rule, a)))
         .filter(|(_, rule)| params.port.is_none_or(|p| rule_has_port(rule, p)))
         .filter(|(_, rule)| {
-            comment
-                .as_deref()
-                .is_none_or(|c| rule.comment().is_some_and(|text| text.to_ascii_lowercase().contains(c)))
+            comment.as_deref().is_none_or(|c| {
+                rule.comment()
+                    .is_some_and(|text| text.to_ascii_lowercase().contains(c))
+            })
         })
         .map(|(block, rule)| IptablesRuleItem {
             reference: format!("{path}:{}", rule.line),
@@ -266,9 +312,17 @@ fn matching_rules(
 }
 
 /// query_conntrack.
-pub fn conntrack(loaded: &Loaded, params: &QueryConntrackParams, budget: usize) -> Result<ConntrackPage, String> {
+pub fn conntrack(
+    loaded: &Loaded,
+    params: &QueryConntrackParams,
+    budget: usize,
+) -> Result<ConntrackPage, String> {
     let v6 = ipv6(params.family.as_deref())?;
-    let artifact = if v6 { &loaded.snapshot.conntrack6 } else { &loaded.snapshot.conntrack };
+    let artifact = if v6 {
+        &loaded.snapshot.conntrack6
+    } else {
+        &loaded.snapshot.conntrack
+    };
     let Some(artifact) = artifact else {
         return Err(format!(
             "snapshot {} has no {} artifact; get_snapshot_summary lists the artifacts it has",
@@ -278,29 +332,52 @@ pub fn conntrack(loaded: &Loaded, params: &QueryConntrackParams, budget: usize) 
     };
     let table = &artifact.value.table;
     let address = params.address.as_deref().map(parse_ip).transpose()?;
-    let protocol = params.protocol.as_deref().map(|p| p.trim().to_ascii_lowercase());
-    let state = params.state.as_deref().map(|s| s.trim().to_ascii_uppercase());
+    let protocol = params
+        .protocol
+        .as_deref()
+        .map(|p| p.trim().to_ascii_lowercase());
+    let state = params
+        .state
+        .as_deref()
+        .map(|s| s.trim().to_ascii_uppercase());
     let entries: Vec<ConntrackItem> = table
         .entries
         .iter()
         .filter(|entry| {
             address.is_none_or(|a| {
-                [entry.original.src, entry.original.dst, entry.reply.src, entry.reply.dst].contains(&a)
+                [
+                    entry.original.src,
+                    entry.original.dst,
+                    entry.reply.src,
+                    entry.reply.dst,
+                ]
+                .contains(&a)
             })
         })
         .filter(|entry| {
             params.port.is_none_or(|port| {
-                [entry.original, entry.reply].iter().any(|tuple| match tuple.l4 {
-                    node_artifacts::conntrack::L4::Ports { sport, dport } => sport == port || dport == port,
-                    _ => false,
-                })
+                [entry.original, entry.reply]
+                    .iter()
+                    .any(|tuple| match tuple.l4 {
+                        node_artifacts::conntrack::L4::Ports { sport, dport } => {
+                            sport == port || dport == port
+                        }
+                        _ => false,
+                    })
             })
         })
-        .filter(|entry| protocol.as_deref().is_none_or(|p| entry.protocol.to_string().eq_ignore_ascii_case(p)))
         .filter(|entry| {
-            state
+            protocol
                 .as_deref()
-                .is_none_or(|s| entry.state.as_ref().is_some_and(|state| state.to_string().eq_ignore_ascii_case(s)))
+                .is_none_or(|p| entry.protocol.to_string().eq_ignore_ascii_case(p))
+        })
+        .filter(|entry| {
+            state.as_deref().is_none_or(|s| {
+                entry
+                    .state
+                    .as_ref()
+                    .is_some_and(|state| state.to_string().eq_ignore_ascii_case(s))
+            })
         })
         .filter(|entry| params.unreplied.is_none_or(|u| entry.flags.unreplied == u))
         .map(|entry| ConntrackItem {
@@ -310,10 +387,22 @@ pub fn conntrack(loaded: &Loaded, params: &QueryConntrackParams, budget: usize) 
         .collect();
     let key = format!(
         "query_conntrack|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        loaded.snapshot.id, params.family, params.address, params.port, protocol, state, params.unreplied
+        loaded.snapshot.id,
+        params.family,
+        params.address,
+        params.port,
+        protocol,
+        state,
+        params.unreplied
     );
-    let (entries, page) = paginate(&entries, params.cursor.as_deref(), &key, clamp(params.limit, 50, 500), budget)
-        .map_err(|bad| bad.0.to_owned())?;
+    let (entries, page) = paginate(
+        &entries,
+        params.cursor.as_deref(),
+        &key,
+        clamp(params.limit, 50, 500),
+        budget,
+    )
+    .map_err(|bad| bad.0.to_owned())?;
     let by_protocol: serde_json::Map<String, Value> = table
         .counts_by_protocol()
         .iter()
@@ -330,7 +419,13 @@ pub fn conntrack(loaded: &Loaded, params: &QueryConntrackParams, budget: usize) 
         .map(|(endpoint, count)| serde_json::json!({"destination": endpoint.to_string(), "flows": count}))
         .collect();
     let statistics = artifact.value.stats.as_ref().map(|stats| {
-        Value::Object(stats.totals.iter().map(|(name, value)| (name.clone(), (*value).into())).collect())
+        Value::Object(
+            stats
+                .totals
+                .iter()
+                .map(|(name, value)| (name.clone(), (*value).into()))
+                .collect(),
+        )
     });
     Ok(ConntrackPage {
         snapshot_id: loaded.snapshot.id.clone(),
@@ -354,14 +449,22 @@ struct LogLine<'a> {
 }
 
 fn parse_time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, String> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map(|datetime| Some(Timestamp::from_datetime(datetime)))
-        .map_err(|_| format!("`{what}` must be an RFC 3339 time such as 2025-11-22T03:00:00Z, not `{text}`"))
+        .map_err(|_| {
+            format!("`{what}` must be an RFC 3339 time such as 2025-11-22T03:00:00Z, not `{text}`")
+        })
 }
 
 /// search_logs.
-pub fn search_logs(loaded: &Loaded, params: &SearchLogsParams, budget: usize) -> Result<LogPage, String> {
+pub fn search_logs(
+    loaded: &Loaded,
+    params: &SearchLogsParams,
+    budget: usize,
+) -> Result<LogPage, String> {
     // The regex crate guarantees linear-time matching; the size limit bounds
     // the compiled program a hostile pattern can ask for.
     let regex = RegexBuilder::new(&params.pattern)
@@ -387,7 +490,9 @@ pub fn search_logs(loaded: &Loaded, params: &SearchLogsParams, budget: usize) ->
             ));
         }
     }
-    let include = |class: &str, path: &str| wanted.is_empty() || wanted.iter().any(|w| w == class || w == path);
+    let include = |class: &str, path: &str| {
+        wanted.is_empty() || wanted.iter().any(|w| w == class || w == path)
+    };
 
     let snapshot = &loaded.snapshot;
     let mut sources: Vec<(&'static str, &str, Vec<LogLine<'_>>)> = Vec::new();
@@ -416,7 +521,11 @@ pub fn search_logs(loaded: &Loaded, params: &SearchLogsParams, budget: usize) ->
             .entries
             .iter()
             .map(|entry| {
-                let message = entry.message.as_ref().and_then(|m| m.as_text()).unwrap_or("");
+                let message = entry
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.as_text())
+                    .unwrap_or("");
                 let text = match entry.identifier.as_deref() {
                     Some(identifier) => format!("{identifier}: {message}").into(),
                     None => message.into(),
@@ -495,11 +604,20 @@ pub fn search_logs(loaded: &Loaded, params: &SearchLogsParams, budget: usize) ->
         "search_logs|{}|{}|{:?}|{:?}|{:?}",
         snapshot.id, params.pattern, wanted, params.since, params.until
     );
-    let (entries, page) = paginate(&hits, params.cursor.as_deref(), &key, clamp(params.limit, 50, 500), budget)
-        .map_err(|bad| bad.0.to_owned())?;
+    let (entries, page) = paginate(
+        &hits,
+        params.cursor.as_deref(),
+        &key,
+        clamp(params.limit, 50, 500),
+        budget,
+    )
+    .map_err(|bad| bad.0.to_owned())?;
     Ok(LogPage {
         snapshot_id: snapshot.id.clone(),
-        searched: sources.iter().map(|(_, path, _)| (*path).to_owned()).collect(),
+        searched: sources
+            .iter()
+            .map(|(_, path, _)| (*path).to_owned())
+            .collect(),
         entries,
         page,
     })
@@ -513,13 +631,19 @@ fn truncate_chars(text: &str, max: usize) -> String {
 }
 
 /// read_artifact_lines.
-pub fn read_lines(loaded: &Loaded, params: &ReadArtifactLinesParams, budget: usize) -> Result<ArtifactLines, String> {
+pub fn read_lines(
+    loaded: &Loaded,
+    params: &ReadArtifactLinesParams,
+    budget: usize,
+) -> Result<ArtifactLines, String> {
     const MAX_LINES: usize = 500;
     let reference = params.artifact.trim();
     let (path, anchor) = match loaded.files.get_key_value(reference) {
         Some((path, _)) => (path.as_str(), None),
         None => match reference.rsplit_once(':') {
-            Some((path, line)) if line.parse::<usize>().is_ok() && loaded.files.contains_key(path) => {
+            Some((path, line))
+                if line.parse::<usize>().is_ok() && loaded.files.contains_key(path) =>
+            {
                 (path, line.parse::<usize>().ok())
             }
             _ => {
@@ -540,11 +664,15 @@ pub fn read_lines(loaded: &Loaded, params: &ReadArtifactLinesParams, budget: usi
         .unwrap_or(1)
         .max(1);
     if start > total.max(1) {
-        return Err(format!("start_line {start} is past the end: {path} has {total} lines"));
+        return Err(format!(
+            "start_line {start} is past the end: {path} has {total} lines"
+        ));
     }
     let requested_end = params.end_line.unwrap_or(start + 20);
     if requested_end < start {
-        return Err(format!("end_line {requested_end} is before start_line {start}"));
+        return Err(format!(
+            "end_line {requested_end} is before start_line {start}"
+        ));
     }
     let mut end = requested_end.min(total).min(start + MAX_LINES - 1);
     let mut truncated = end < requested_end.min(total);

@@ -15,11 +15,15 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ProgressNotificationParam, PromptMessage, ReadResourceRequestParams, Resource, ResourceTemplate,
-    ReadResourceResponse, ReadResourceResult, ResourceContents, Role, ServerCapabilities, ServerConfig,
+    ProgressNotificationParam, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData as McpError, Json, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router};
+use rmcp::{
+    ErrorData as McpError, Json, RoleServer, ServerHandler, prompt, prompt_handler, prompt_router,
+    tool, tool_handler, tool_router,
+};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +48,9 @@ pub trait Collector: Send + Sync {
         &self,
         node: String,
         cancel: CancellationToken,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<node_bundle::BundleFiles, String>> + Send + '_>>;
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<node_bundle::BundleFiles, String>> + Send + '_>,
+    >;
 }
 
 /// The MCP server.
@@ -59,7 +65,9 @@ pub struct DiagServer {
 
 impl std::fmt::Debug for DiagServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DiagServer").field("budget", &self.budget).finish_non_exhaustive()
+        f.debug_struct("DiagServer")
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,19 +131,30 @@ impl DiagServer {
     #[tool(
         name = "list_snapshots",
         description = "List the node log bundles this server can read and the snapshots already loaded, with collection time, instance id, coverage totals and finding counts. Start here: pass a `bundle` value to take_snapshot, or a `snapshot_id` to the other tools.",
-        annotations(title = "List node snapshots", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "List node snapshots",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn list_snapshots(&self) -> Result<Json<SnapshotList>, String> {
         let engine = Arc::clone(&self.engine);
-        let entries = tokio::task::spawn_blocking(move || engine.scan()).await.map_err(|error| {
-            tracing::error!(error = %error, "scan failed");
-            "listing bundles failed (internal error, see the server log)".to_owned()
-        })?;
+        let entries = tokio::task::spawn_blocking(move || engine.scan())
+            .await
+            .map_err(|error| {
+                tracing::error!(error = %error, "scan failed");
+                "listing bundles failed (internal error, see the server log)".to_owned()
+            })?;
         let known = self.engine.store().known();
         let mut bundles = Vec::new();
         for entry in entries {
             let source = entry.path.to_string_lossy().into_owned();
-            let id = known.iter().find(|(_, s)| *s == source).map(|(id, _)| id.clone());
+            let id = known
+                .iter()
+                .find(|(_, s)| *s == source)
+                .map(|(id, _)| id.clone());
             let loaded = id.as_deref().and_then(|id| self.engine.store().get(id));
             bundles.push(BundleItem {
                 bundle: entry.name,
@@ -143,14 +162,20 @@ impl DiagServer {
                 loaded: loaded.is_some(),
                 instance_id: loaded
                     .as_ref()
-                    .map_or(entry.metadata.instance_id.clone(), |l| l.snapshot.metadata.instance_id.clone()),
-                node_name: loaded.as_ref().and_then(|l| l.snapshot.metadata.node_name.clone()),
+                    .map_or(entry.metadata.instance_id.clone(), |l| {
+                        l.snapshot.metadata.instance_id.clone()
+                    }),
+                node_name: loaded
+                    .as_ref()
+                    .and_then(|l| l.snapshot.metadata.node_name.clone()),
                 collection_time: rfc3339(
-                    loaded
-                        .as_ref()
-                        .map_or(entry.metadata.collection_time, |l| l.snapshot.metadata.collection_time),
+                    loaded.as_ref().map_or(entry.metadata.collection_time, |l| {
+                        l.snapshot.metadata.collection_time
+                    }),
                 ),
-                coverage: loaded.as_ref().map(|l| to_value(&l.snapshot.coverage.totals)),
+                coverage: loaded
+                    .as_ref()
+                    .map(|l| to_value(&l.snapshot.coverage.totals)),
                 findings: loaded.as_ref().map(|l| severity_counts(l)),
             });
         }
@@ -163,19 +188,32 @@ impl DiagServer {
     #[tool(
         name = "take_snapshot",
         description = "Load a node log bundle (from list_snapshots' `bundle`) into a snapshot: parse every artifact once and run every rule. Returns the snapshot id the other tools take, and finding counts. Loading an already loaded bundle returns at once.",
-        annotations(title = "Take a snapshot of a bundle", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Take a snapshot of a bundle",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn take_snapshot(
         &self,
         Parameters(params): Parameters<TakeSnapshotParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<SnapshotTaken>, String> {
-        let entry = self.engine.resolve_bundle(params.bundle.trim()).map_err(load_error)?;
+        let entry = self
+            .engine
+            .resolve_bundle(params.bundle.trim())
+            .map_err(load_error)?;
         let progress = context.meta.get_progress_token();
         if let Some(token) = &progress {
             let _ = context
                 .peer
-                .notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0).with_message("reading and parsing the bundle"))
+                .notify_progress(
+                    ProgressNotificationParam::new(token.clone(), 0.0)
+                        .with_total(1.0)
+                        .with_message("reading and parsing the bundle"),
+                )
                 .await;
         }
         let loaded = tokio::select! {
@@ -185,7 +223,11 @@ impl DiagServer {
         if let Some(token) = progress {
             let _ = context
                 .peer
-                .notify_progress(ProgressNotificationParam::new(token, 1.0).with_total(1.0).with_message("snapshot ready"))
+                .notify_progress(
+                    ProgressNotificationParam::new(token, 1.0)
+                        .with_total(1.0)
+                        .with_message("snapshot ready"),
+                )
                 .await;
         }
         Ok(Json(taken(&loaded, entry.name)))
@@ -194,7 +236,13 @@ impl DiagServer {
     #[tool(
         name = "collect_node_snapshot",
         description = "Collect a fresh log bundle from a live EKS node through AWS Systems Manager (runs the AWSSupport-CollectEKSInstanceLogs automation; takes minutes), then load it like take_snapshot. Only available when the server runs with --region and AWS credentials. Reports progress; honours cancellation.",
-        annotations(title = "Collect a node snapshot via SSM", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+        annotations(
+            title = "Collect a node snapshot via SSM",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
     )]
     async fn collect_node_snapshot(
         &self,
@@ -211,13 +259,19 @@ impl DiagServer {
             async move {
                 if let Some(token) = token {
                     let _ = peer
-                        .notify_progress(ProgressNotificationParam::new(token, step).with_total(3.0).with_message(message))
+                        .notify_progress(
+                            ProgressNotificationParam::new(token, step)
+                                .with_total(3.0)
+                                .with_message(message),
+                        )
                         .await;
                 }
             }
         };
         notify(0.0, "starting the collection on the node").await;
-        let files = collector.collect(params.node.trim().to_owned(), context.ct.clone()).await?;
+        let files = collector
+            .collect(params.node.trim().to_owned(), context.ct.clone())
+            .await?;
         notify(1.0, "bundle downloaded; storing").await;
         let path = match self.engine.persist(&files) {
             Ok(path) => path,
@@ -236,12 +290,15 @@ impl DiagServer {
                 self.engine
                     .store()
                     .get_or_load(&source.clone(), || async move {
-                        let loaded = tokio::task::spawn_blocking(move || crate::state::build_loaded(files, source, started))
-                            .await
-                            .map_err(|error| {
-                                tracing::error!(error = %error, "snapshot build failed");
-                                "the snapshot could not be built (internal error, see the server log)".to_owned()
-                            })?;
+                        let loaded = tokio::task::spawn_blocking(move || {
+                            crate::state::build_loaded(files, source, started)
+                        })
+                        .await
+                        .map_err(|error| {
+                            tracing::error!(error = %error, "snapshot build failed");
+                            "the snapshot could not be built (internal error, see the server log)"
+                                .to_owned()
+                        })?;
                         Ok((loaded.snapshot.id.clone(), loaded))
                     })
                     .await?
@@ -255,9 +312,18 @@ impl DiagServer {
     #[tool(
         name = "get_snapshot_summary",
         description = "Summarise a snapshot: node identity, every artifact present with line counts and unparsed lines, files that failed to parse, rules that could not run (and the artifacts they miss), finding counts per severity, Kubernetes service and conntrack counts.",
-        annotations(title = "Summarise a snapshot", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Summarise a snapshot",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn get_snapshot_summary(&self, Parameters(params): Parameters<SnapshotParams>) -> Result<Json<SnapshotSummary>, String> {
+    async fn get_snapshot_summary(
+        &self,
+        Parameters(params): Parameters<SnapshotParams>,
+    ) -> Result<Json<SnapshotSummary>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         Ok(Json(query::summary(&loaded)))
     }
@@ -265,9 +331,18 @@ impl DiagServer {
     #[tool(
         name = "list_findings",
         description = "List a snapshot's findings, most severe first, optionally filtered by minimum severity, rule code or rule group. Paginated: pass `next_cursor` back as `cursor` with the same filters. Then call get_finding with an `id` for its evidence.",
-        annotations(title = "List findings", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "List findings",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn list_findings(&self, Parameters(params): Parameters<ListFindingsParams>) -> Result<Json<FindingsPage>, String> {
+    async fn list_findings(
+        &self,
+        Parameters(params): Parameters<ListFindingsParams>,
+    ) -> Result<Json<FindingsPage>, String> {
         let min: Option<Severity> = match params.min_severity.as_deref() {
             None | Some("") => None,
             Some(text) => Some(text.trim().to_ascii_lowercase().parse().map_err(|_| {
@@ -277,13 +352,20 @@ impl DiagServer {
         if let Some(code) = params.code.as_deref()
             && findings::codes::by_code(code.trim()).is_none()
         {
-            return Err(format!("unknown rule code `{code}`; codes look like CTK001 (see a finding's `code`, or the prompt list)"));
+            return Err(format!(
+                "unknown rule code `{code}`; codes look like CTK001 (see a finding's `code`, or the prompt list)"
+            ));
         }
-        let group = params.group.as_deref().map(|g| g.trim().to_ascii_lowercase());
+        let group = params
+            .group
+            .as_deref()
+            .map(|g| g.trim().to_ascii_lowercase());
         if let Some(group) = &group
             && !["iptables", "conntrack", "kernel", "kubelet", "network"].contains(&group.as_str())
         {
-            return Err(format!("unknown group `{group}`; use one of iptables, conntrack, kernel, kubelet, network"));
+            return Err(format!(
+                "unknown group `{group}`; use one of iptables, conntrack, kernel, kubelet, network"
+            ));
         }
         let loaded = self.snapshot(&params.snapshot_id).await?;
         let items: Vec<FindingItem> = loaded
@@ -291,13 +373,31 @@ impl DiagServer {
             .findings
             .iter()
             .filter(|f| min.is_none_or(|min| f.severity >= min))
-            .filter(|f| params.code.as_deref().is_none_or(|code| f.code.eq_ignore_ascii_case(code.trim())))
-            .filter(|f| group.as_deref().is_none_or(|group| f.group.to_string() == group))
+            .filter(|f| {
+                params
+                    .code
+                    .as_deref()
+                    .is_none_or(|code| f.code.eq_ignore_ascii_case(code.trim()))
+            })
+            .filter(|f| {
+                group
+                    .as_deref()
+                    .is_none_or(|group| f.group.to_string() == group)
+            })
             .map(finding_item)
             .collect();
-        let key = format!("list_findings|{}|{:?}|{:?}|{:?}", loaded.snapshot.id, min, params.code, group);
-        let (findings, page) = paginate(&items, params.cursor.as_deref(), &key, clamp_limit(params.limit, 20, 100), self.budget)
-            .map_err(|bad| bad.0.to_owned())?;
+        let key = format!(
+            "list_findings|{}|{:?}|{:?}|{:?}",
+            loaded.snapshot.id, min, params.code, group
+        );
+        let (findings, page) = paginate(
+            &items,
+            params.cursor.as_deref(),
+            &key,
+            clamp_limit(params.limit, 20, 100),
+            self.budget,
+        )
+        .map_err(|bad| bad.0.to_owned())?;
         Ok(Json(FindingsPage {
             snapshot_id: loaded.snapshot.id.clone(),
             findings,
@@ -308,9 +408,18 @@ impl DiagServer {
     #[tool(
         name = "get_finding",
         description = "Get one finding by id (from list_findings): full summary, evidence lines with `artifact:line` references (pass one to read_artifact_lines for context), the rule's documentation with remediation, and related findings.",
-        annotations(title = "Get a finding", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Get a finding",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn get_finding(&self, Parameters(params): Parameters<GetFindingParams>) -> Result<Json<FindingDetail>, String> {
+    async fn get_finding(
+        &self,
+        Parameters(params): Parameters<GetFindingParams>,
+    ) -> Result<Json<FindingDetail>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         let Some(finding) = loaded.report.finding(params.finding_id.trim()) else {
             return Err(format!(
@@ -327,8 +436,14 @@ impl DiagServer {
         Ok(Json(FindingDetail {
             snapshot_id: loaded.snapshot.id.clone(),
             finding: to_value(finding),
-            evidence_refs: finding.evidence.iter().map(|e| format!("{}:{}", e.artifact, e.line)).collect(),
-            rule_doc: findings::codes::by_code(finding.code).map(|rule| rule.meta.doc.to_owned()).unwrap_or_default(),
+            evidence_refs: finding
+                .evidence
+                .iter()
+                .map(|e| format!("{}:{}", e.artifact, e.line))
+                .collect(),
+            rule_doc: findings::codes::by_code(finding.code)
+                .map(|rule| rule.meta.doc.to_owned())
+                .unwrap_or_default(),
             related,
         }))
     }
@@ -336,18 +451,36 @@ impl DiagServer {
     #[tool(
         name = "explain_rule",
         description = "Explain a diagnostic rule by code (a finding's `code`, e.g. CTK001) or kebab-case name: what it detects, why it matters, the evidence it uses, remediation and references.",
-        annotations(title = "Explain a rule", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Explain a rule",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn explain_rule(&self, Parameters(params): Parameters<ExplainRuleParams>) -> Result<Json<RuleExplanation>, String> {
+    async fn explain_rule(
+        &self,
+        Parameters(params): Parameters<ExplainRuleParams>,
+    ) -> Result<Json<RuleExplanation>, String> {
         query::explain(params.code.trim()).map(Json)
     }
 
     #[tool(
         name = "query_iptables",
         description = "Query a snapshot's iptables-save ruleset. view=rules (default): rules filtered by table, chain, target, an address inside the rule's source/destination CIDR, a port inside its --dport/--sport/multiport ranges, or comment text; each with an `artifact:line` reference. view=kube_services: kube-proxy's service view (a service's cluster IP, port and endpoints; `without_endpoints=true` lists services with none).",
-        annotations(title = "Query iptables rules", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Query iptables rules",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn query_iptables(&self, Parameters(params): Parameters<QueryIptablesParams>) -> Result<Json<IptablesPage>, String> {
+    async fn query_iptables(
+        &self,
+        Parameters(params): Parameters<QueryIptablesParams>,
+    ) -> Result<Json<IptablesPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::iptables(&loaded, &params, self.budget).map(Json)
     }
@@ -355,9 +488,18 @@ impl DiagServer {
     #[tool(
         name = "query_conntrack",
         description = "Query a snapshot's conntrack table: entries filtered by address, port, protocol, TCP state or unreplied, each with an `artifact:line` reference; plus whole-table aggregates (counts by protocol and state, unreplied flows, top destinations) and the `conntrack -S` statistics (drop, early_drop, insert_failed).",
-        annotations(title = "Query conntrack", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Query conntrack",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn query_conntrack(&self, Parameters(params): Parameters<QueryConntrackParams>) -> Result<Json<ConntrackPage>, String> {
+    async fn query_conntrack(
+        &self,
+        Parameters(params): Parameters<QueryConntrackParams>,
+    ) -> Result<Json<ConntrackPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::conntrack(&loaded, &params, self.budget).map(Json)
     }
@@ -365,9 +507,18 @@ impl DiagServer {
     #[tool(
         name = "search_logs",
         description = "Search a snapshot's logs with a regular expression (linear time, no backtracking; `(?i)` for case-insensitive) and an optional RFC 3339 time window. Sources: kernel (dmesg), journal (kubelet, containerd, nodeadm, syslog, …), containers (kube-proxy), cni (ipamd, plugin), or an artifact path. Returns entries with stable `artifact:line` references.",
-        annotations(title = "Search logs", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Search logs",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn search_logs(&self, Parameters(params): Parameters<SearchLogsParams>) -> Result<Json<LogPage>, String> {
+    async fn search_logs(
+        &self,
+        Parameters(params): Parameters<SearchLogsParams>,
+    ) -> Result<Json<LogPage>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         let budget = self.budget;
         tokio::task::spawn_blocking(move || query::search_logs(&loaded, &params, budget))
@@ -382,9 +533,18 @@ impl DiagServer {
     #[tool(
         name = "read_artifact_lines",
         description = "Read lines of a snapshot's artifact by path and line range, or around an `artifact:line` reference from get_finding or search_logs. At most 500 lines per call, within the response budget.",
-        annotations(title = "Read artifact lines", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            title = "Read artifact lines",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
-    async fn read_artifact_lines(&self, Parameters(params): Parameters<ReadArtifactLinesParams>) -> Result<Json<ArtifactLines>, String> {
+    async fn read_artifact_lines(
+        &self,
+        Parameters(params): Parameters<ReadArtifactLinesParams>,
+    ) -> Result<Json<ArtifactLines>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
         query::read_lines(&loaded, &params, self.budget).map(Json)
     }
@@ -414,10 +574,16 @@ fn investigation(question: &str, steps: &[&str]) -> Vec<PromptMessage> {
 }
 
 #[prompt_router]
-#[allow(missing_docs, reason = "the prompt macro generates undocumented metadata functions")]
+#[allow(
+    missing_docs,
+    reason = "the prompt macro generates undocumented metadata functions"
+)]
 impl DiagServer {
     /// Investigate DNS failures on a node.
-    #[prompt(name = "investigate_dns_failures", description = "Investigate DNS resolution failures from pods on one node: kube-dns service endpoints, conntrack for port 53, resolv.conf and CoreDNS-related log lines.")]
+    #[prompt(
+        name = "investigate_dns_failures",
+        description = "Investigate DNS resolution failures from pods on one node: kube-dns service endpoints, conntrack for port 53, resolv.conf and CoreDNS-related log lines."
+    )]
     async fn investigate_dns_failures(&self) -> Vec<PromptMessage> {
         investigation(
             "Pods on this node fail to resolve DNS names. Find out why.",
@@ -433,7 +599,10 @@ impl DiagServer {
     }
 
     /// Investigate a node going NotReady.
-    #[prompt(name = "investigate_node_not_ready", description = "Investigate a node that went NotReady: kubelet and containerd journals, PLEG and runtime errors, kernel messages, resource pressure.")]
+    #[prompt(
+        name = "investigate_node_not_ready",
+        description = "Investigate a node that went NotReady: kubelet and containerd journals, PLEG and runtime errors, kernel messages, resource pressure."
+    )]
     async fn investigate_node_not_ready(&self) -> Vec<PromptMessage> {
         investigation(
             "This EKS node went NotReady. Find the cause and when it started.",
@@ -449,7 +618,10 @@ impl DiagServer {
     }
 
     /// Investigate pod network failures.
-    #[prompt(name = "investigate_pod_network", description = "Investigate pod-to-pod or pod-to-service network failures on a node: VPC CNI IP allocation, iptables service rules, conntrack pressure, ENA allowance drops.")]
+    #[prompt(
+        name = "investigate_pod_network",
+        description = "Investigate pod-to-pod or pod-to-service network failures on a node: VPC CNI IP allocation, iptables service rules, conntrack pressure, ENA allowance drops."
+    )]
     async fn investigate_pod_network(&self) -> Vec<PromptMessage> {
         investigation(
             "Pods on this node cannot reach other pods or services. Find out where packets are lost.",
@@ -465,7 +637,10 @@ impl DiagServer {
     }
 
     /// Investigate memory pressure.
-    #[prompt(name = "investigate_memory_pressure", description = "Investigate memory pressure on a node: OOM kills, kubelet evictions, MemoryPressure conditions and the processes using memory.")]
+    #[prompt(
+        name = "investigate_memory_pressure",
+        description = "Investigate memory pressure on a node: OOM kills, kubelet evictions, MemoryPressure conditions and the processes using memory."
+    )]
     async fn investigate_memory_pressure(&self) -> Vec<PromptMessage> {
         investigation(
             "This node reports MemoryPressure or pods are being OOM-killed. Find what uses the memory and what was killed.",
@@ -504,7 +679,9 @@ impl ServerHandler for DiagServer {
     ) -> Result<ListResourcesResult, McpError> {
         let mut resources = Vec::new();
         for (id, _) in self.engine.store().known() {
-            let Some(loaded) = self.engine.store().get(&id) else { continue };
+            let Some(loaded) = self.engine.store().get(&id) else {
+                continue;
+            };
             resources.push(
                 Resource::new(format!("{URI_PREFIX}{id}/report"), format!("{id} report"))
                     .with_description("the findings report of this snapshot (JSON)")
@@ -512,9 +689,12 @@ impl ServerHandler for DiagServer {
             );
             for (path, content) in &loaded.files {
                 resources.push(
-                    Resource::new(format!("{URI_PREFIX}{id}/artifacts/{path}"), format!("{id} {path}"))
-                        .with_mime_type("text/plain")
-                        .with_size(content.len() as u64),
+                    Resource::new(
+                        format!("{URI_PREFIX}{id}/artifacts/{path}"),
+                        format!("{id} {path}"),
+                    )
+                    .with_mime_type("text/plain")
+                    .with_size(content.len() as u64),
                 );
             }
         }
@@ -558,7 +738,9 @@ impl ServerHandler for DiagServer {
             })?
         } else if let Some(path) = tail.strip_prefix("artifacts/") {
             let Some(content) = loaded.files.get(path) else {
-                return Err(not_found("no such artifact in this snapshot; list_resources or get_snapshot_summary list them"));
+                return Err(not_found(
+                    "no such artifact in this snapshot; list_resources or get_snapshot_summary list them",
+                ));
             };
             let cut = content.len().min(MAX_RESOURCE_BYTES);
             let mut text = String::from_utf8_lossy(&content[..cut]).into_owned();
@@ -570,7 +752,9 @@ impl ServerHandler for DiagServer {
             }
             text
         } else {
-            return Err(not_found("expected …/{id}/report or …/{id}/artifacts/{path}"));
+            return Err(not_found(
+                "expected …/{id}/report or …/{id}/artifacts/{path}",
+            ));
         };
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri.clone())]).into())
     }

@@ -126,7 +126,11 @@ impl Engine {
     /// now.
     pub fn scan(&self) -> Vec<BundleEntry> {
         let mut entries = Vec::new();
-        let dirs = self.sources.bundle_dirs.iter().chain(self.sources.store_dir.iter());
+        let dirs = self
+            .sources
+            .bundle_dirs
+            .iter()
+            .chain(self.sources.store_dir.iter());
         for dir in dirs {
             let Ok(read) = fs::read_dir(dir) else {
                 tracing::debug!(dir = %dir.display(), "bundle directory not readable");
@@ -138,9 +142,16 @@ impl Engine {
                 if name.starts_with('.') || name == INDEX_FILE || !is_bundle_candidate(&path) {
                     continue;
                 }
-                let Ok(path) = path.canonicalize() else { continue };
-                let metadata = layout::metadata_from(Some(&bundle_folder_name(&path, &name)), &|_| None);
-                entries.push(BundleEntry { name, path, metadata });
+                let Ok(path) = path.canonicalize() else {
+                    continue;
+                };
+                let metadata =
+                    layout::metadata_from(Some(&bundle_folder_name(&path, &name)), &|_| None);
+                entries.push(BundleEntry {
+                    name,
+                    path,
+                    metadata,
+                });
             }
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
@@ -164,7 +175,11 @@ impl Engine {
         let names: Vec<&str> = entries.iter().map(|entry| entry.name.as_str()).collect();
         Err(LoadError::NotFound(format!(
             "no bundle named `{bundle}` in the configured directories; call list_snapshots and pass one of its `bundle` values ({})",
-            if names.is_empty() { "none are configured".to_owned() } else { names.join(", ") }
+            if names.is_empty() {
+                "none are configured".to_owned()
+            } else {
+                names.join(", ")
+            }
         )))
     }
 
@@ -184,7 +199,10 @@ impl Engine {
                     Ok(Err(message)) => Err(message),
                     Err(join) => {
                         tracing::error!(error = %join, "snapshot load task failed");
-                        Err("the snapshot could not be built (internal error, see the server log)".to_owned())
+                        Err(
+                            "the snapshot could not be built (internal error, see the server log)"
+                                .to_owned(),
+                        )
                     }
                 }
             })
@@ -222,12 +240,17 @@ impl Engine {
     /// Stores a collected archive under the store directory as a bundle
     /// directory named after its snapshot id, and returns its path.
     pub fn persist(&self, files: &BundleFiles) -> std::io::Result<Option<PathBuf>> {
-        let Some(store_dir) = &self.sources.store_dir else { return Ok(None) };
+        let Some(store_dir) = &self.sources.store_dir else {
+            return Ok(None);
+        };
         let id = files.snapshot_id();
         // The folder keeps the collector's name inside so that the metadata
         // (instance id, collection time) still comes from the name.
         let inner = files.name.clone().unwrap_or_else(|| "bundle".to_owned());
-        let inner = inner.trim_end_matches(".tar.gz").trim_end_matches(".tgz").to_owned();
+        let inner = inner
+            .trim_end_matches(".tar.gz")
+            .trim_end_matches(".tgz")
+            .to_owned();
         let root = store_dir.join(&id);
         for (path, content) in &files.files {
             let target = root.join(&inner).join(path);
@@ -240,7 +263,9 @@ impl Engine {
     }
 
     fn record(&self, id: &str, source: &str) {
-        let Some(store_dir) = &self.sources.store_dir else { return };
+        let Some(store_dir) = &self.sources.store_dir else {
+            return;
+        };
         let mut index = self.read_index().unwrap_or_default();
         if index.sources.get(id).map(String::as_str) == Some(source) {
             return;
@@ -261,7 +286,9 @@ impl Engine {
         let dir = self.sources.store_dir.as_ref()?;
         let text = fs::read(dir.join(INDEX_FILE)).ok()?;
         serde_json::from_slice(&text)
-            .map_err(|error| tracing::warn!(error = %error, "ignoring an unreadable snapshot index"))
+            .map_err(
+                |error| tracing::warn!(error = %error, "ignoring an unreadable snapshot index"),
+            )
             .ok()
     }
 }
@@ -280,7 +307,10 @@ pub fn load_blocking(path: &Path, limits: &Limits, source: String) -> Result<Loa
 pub fn build_loaded(files: BundleFiles, source: String, started: Instant) -> Loaded {
     let snapshot = files.snapshot();
     let report = findings::check(&snapshot, &Context::default());
-    let kube = snapshot.iptables.as_ref().map(|ruleset| KubeView::new(&ruleset.value));
+    let kube = snapshot
+        .iptables
+        .as_ref()
+        .map(|ruleset| KubeView::new(&ruleset.value));
     let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(id = %snapshot.id, findings = report.findings.len(), load_ms, "snapshot loaded");
     Loaded {
@@ -310,11 +340,15 @@ fn is_bundle_candidate(path: &Path) -> bool {
         return fs::read_dir(path).is_ok_and(|read| {
             read.flatten().any(|item| {
                 let name = item.file_name().to_string_lossy().into_owned();
-                name.starts_with("eks_") || ["system", "networking", "kubelet", "kernel"].contains(&name.as_str())
+                name.starts_with("eks_")
+                    || ["system", "networking", "kubelet", "kernel"].contains(&name.as_str())
             })
         });
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".tar")
 }
 

@@ -34,13 +34,30 @@ fn python_sdk_client_drives_the_server_over_stdio() {
     );
     let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(result["server"], "eks-node-diag");
-    let tools: Vec<&str> = result["tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
-    for tool in ["list_snapshots", "take_snapshot", "list_findings", "get_finding", "search_logs", "read_artifact_lines"] {
+    let tools: Vec<&str> = result["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for tool in [
+        "list_snapshots",
+        "take_snapshot",
+        "list_findings",
+        "get_finding",
+        "search_logs",
+        "read_artifact_lines",
+    ] {
         assert!(tools.contains(&tool), "{tools:?}");
     }
     assert!(result["snapshot_id"].as_str().unwrap().starts_with("s1_"));
     assert!(result["findings_total"].as_u64().unwrap() >= 1);
-    assert!(result["first_finding"]["id"].as_str().unwrap().starts_with("f1_"));
+    assert!(
+        result["first_finding"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("f1_")
+    );
     let evidence = result["evidence"].as_array().unwrap();
     assert!(!evidence.is_empty());
     assert!(evidence[0]["artifact"].is_string() && evidence[0]["line"].is_u64());
