@@ -14,7 +14,7 @@ use regex::RegexBuilder;
 use serde_json::Value;
 
 use crate::dto::*;
-use crate::page::paginate;
+use crate::page::{paginate, paginate_with};
 use crate::state::Loaded;
 
 /// Longest message text a log entry returns.
@@ -340,7 +340,7 @@ pub fn conntrack(
         .state
         .as_deref()
         .map(|s| s.trim().to_ascii_uppercase());
-    let entries: Vec<ConntrackItem> = table
+    let matching: Vec<&node_artifacts::conntrack::Entry> = table
         .entries
         .iter()
         .filter(|entry| {
@@ -380,10 +380,6 @@ pub fn conntrack(
             })
         })
         .filter(|entry| params.unreplied.is_none_or(|u| entry.flags.unreplied == u))
-        .map(|entry| ConntrackItem {
-            reference: format!("{}:{}", artifact.path, entry.line),
-            text: entry.to_string(),
-        })
         .collect();
     let key = format!(
         "query_conntrack|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -395,12 +391,16 @@ pub fn conntrack(
         state,
         params.unreplied
     );
-    let (entries, page) = paginate(
-        &entries,
+    let (entries, page) = paginate_with(
+        matching.len(),
         params.cursor.as_deref(),
         &key,
         clamp(params.limit, 50, 500),
         budget,
+        |index| ConntrackItem {
+            reference: format!("{}:{}", artifact.path, matching[index].line),
+            text: matching[index].to_string(),
+        },
     )
     .map_err(|bad| bad.0.to_owned())?;
     let by_protocol: serde_json::Map<String, Value> = table
