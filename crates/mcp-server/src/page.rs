@@ -34,6 +34,22 @@ pub fn paginate<T: Serialize + Clone>(
     limit: usize,
     budget: usize,
 ) -> Result<(Vec<T>, PageInfo), BadCursor> {
+    paginate_with(items.len(), cursor, query_key, limit, budget, |index| {
+        items[index].clone()
+    })
+}
+
+/// Like [`paginate`], but builds only the items of the page: `make(i)` is
+/// called for the indices in the page, so a query over hundreds of
+/// thousands of matches converts only the few it returns.
+pub fn paginate_with<T: Serialize>(
+    total: usize,
+    cursor: Option<&str>,
+    query_key: &str,
+    limit: usize,
+    budget: usize,
+    make: impl Fn(usize) -> T,
+) -> Result<(Vec<T>, PageInfo), BadCursor> {
     let offset = match cursor {
         None => 0,
         Some(cursor) => decode_cursor(cursor, query_key)?,
@@ -42,8 +58,11 @@ pub fn paginate<T: Serialize + Clone>(
     let mut page = Vec::new();
     let mut used = 0usize;
     let mut truncated = false;
-    for item in items.iter().skip(offset).take(limit) {
-        let size = serde_json::to_vec(item).map(|bytes| bytes.len()).unwrap_or(0);
+    for index in (offset..total).take(limit) {
+        let item = make(index);
+        let size = serde_json::to_vec(&item)
+            .map(|bytes| bytes.len())
+            .unwrap_or(0);
         // The first item is always returned, even when it alone is over
         // budget, so that paging always makes progress.
         if !page.is_empty() && used + size > budget {
@@ -51,13 +70,13 @@ pub fn paginate<T: Serialize + Clone>(
             break;
         }
         used += size;
-        page.push(item.clone());
+        page.push(item);
     }
-    let next = offset + page.len();
+    let next = offset.min(total) + page.len();
     let info = PageInfo {
-        total: items.len(),
+        total,
         returned: page.len(),
-        next_cursor: (next < items.len()).then(|| encode_cursor(next, query_key)),
+        next_cursor: (next < total).then(|| encode_cursor(next, query_key)),
         truncated,
     };
     Ok((page, info))
@@ -81,12 +100,17 @@ fn encode_cursor(offset: usize, query_key: &str) -> String {
 
 fn decode_cursor(cursor: &str, query_key: &str) -> Result<usize, BadCursor> {
     let mut parts = cursor.split('.');
-    let (Some("c1"), Some(offset), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some("c1"), Some(offset), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(BadCursor("malformed cursor: pass the next_cursor value of the previous page unchanged"));
+        return Err(BadCursor(
+            "malformed cursor: pass the next_cursor value of the previous page unchanged",
+        ));
     };
     if tag != query_tag(query_key) {
-        return Err(BadCursor("this cursor belongs to a query with other arguments: repeat the original arguments with it, or drop the cursor to start over"));
+        return Err(BadCursor(
+            "this cursor belongs to a query with other arguments: repeat the original arguments with it, or drop the cursor to start over",
+        ));
     }
     offset
         .parse()

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use lru::LruCache;
 use tokio::sync::OnceCell;
 
+/// One load, shared by every caller that asks for its source meanwhile.
+type LoadCell<V> = OnceCell<Result<(String, Arc<V>), String>>;
+
 /// A bounded, single-flight cache of loaded snapshots keyed by snapshot id.
 pub struct SnapshotStore<V> {
     inner: Mutex<Inner<V>>,
@@ -27,7 +30,7 @@ struct Inner<V> {
     /// Which source produced each id ever loaded, so evicted ids reload.
     source_of: HashMap<String, String>,
     /// Loads in flight or done, by source key.
-    loading: HashMap<String, Arc<OnceCell<Result<(String, Arc<V>), String>>>>,
+    loading: HashMap<String, Arc<LoadCell<V>>>,
 }
 
 impl<V: Send + Sync + 'static> SnapshotStore<V> {
@@ -52,6 +55,14 @@ impl<V: Send + Sync + 'static> SnapshotStore<V> {
         self.lock().source_of.get(id).cloned()
     }
 
+    /// Records that `id` comes from `source` (for ids persisted by an
+    /// earlier run), so that the id loads on first use.
+    pub fn remember(&self, id: &str, source: &str) {
+        self.lock()
+            .source_of
+            .insert(id.to_owned(), source.to_owned());
+    }
+
     /// Every snapshot id the store has seen, with its source, sorted by id.
     pub fn known(&self) -> Vec<(String, String)> {
         let mut known: Vec<_> = self
@@ -69,7 +80,11 @@ impl<V: Send + Sync + 'static> SnapshotStore<V> {
     ///
     /// `load` returns the snapshot id and value, or an error message. A failed
     /// load is not cached: the next call tries again.
-    pub async fn get_or_load<F, Fut>(&self, source_key: &str, load: F) -> Result<(String, Arc<V>), String>
+    pub async fn get_or_load<F, Fut>(
+        &self,
+        source_key: &str,
+        load: F,
+    ) -> Result<(String, Arc<V>), String>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(String, V), String>>,
@@ -79,9 +94,7 @@ impl<V: Send + Sync + 'static> SnapshotStore<V> {
             Arc::clone(inner.loading.entry(source_key.to_owned()).or_default())
         };
         let result = cell
-            .get_or_init(|| async {
-                load().await.map(|(id, value)| (id, Arc::new(value)))
-            })
+            .get_or_init(|| async { load().await.map(|(id, value)| (id, Arc::new(value))) })
             .await
             .clone();
         let mut inner = self.lock();
@@ -141,7 +154,10 @@ mod tests {
             assert_eq!(task.await.unwrap().unwrap().0, "s1_a");
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
-        assert_eq!(store.get("s1_a").as_deref().map(String::as_str), Some("parsed"));
+        assert_eq!(
+            store.get("s1_a").as_deref().map(String::as_str),
+            Some("parsed")
+        );
     }
 
     #[tokio::test]
@@ -149,7 +165,9 @@ mod tests {
         let store = store(2);
         for name in ["a", "b", "c"] {
             store
-                .get_or_load(name, || async move { Ok((format!("s1_{name}"), name.to_owned())) })
+                .get_or_load(name, || async move {
+                    Ok((format!("s1_{name}"), name.to_owned()))
+                })
                 .await
                 .unwrap();
         }
