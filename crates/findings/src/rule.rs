@@ -31,7 +31,7 @@ pub enum Group {
 
 impl fmt::Display for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Group::Iptables => "iptables",
             Group::Conntrack => "conntrack",
             Group::Kernel => "kernel",

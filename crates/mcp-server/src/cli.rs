@@ -85,6 +85,68 @@ pub enum Command {
         /// The rule code (`CTK001`) or kebab-case name.
         code: String,
     },
+    /// Trace a packet through the node's iptables the way the kernel would.
+    #[command(
+        after_help = "Examples:\n  eks-node-diag trace fixtures/bundles/dns-no-endpoints --dst 172.20.0.10 --dport 53 --proto udp\n  eks-node-diag trace ./bundle --dst 172.20.17.230 --dport 80 --proto tcp --src 10.0.70.200 --in-iface eni5e6f7a8b9c0 --format json"
+    )]
+    Trace {
+        /// The bundle: a directory or a .tar.gz archive.
+        bundle: PathBuf,
+        /// Destination address.
+        #[arg(long)]
+        dst: std::net::IpAddr,
+        /// Destination port.
+        #[arg(long)]
+        dport: u16,
+        /// Protocol: tcp, udp or sctp.
+        #[arg(long, default_value = "tcp")]
+        proto: String,
+        /// Source address (a pod, or another node).
+        #[arg(long)]
+        src: Option<std::net::IpAddr>,
+        /// Input interface (a pod's veth `eni…`, or `eth0`).
+        #[arg(long)]
+        in_iface: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Compare a failing node with a known-good one, most significant differences first.
+    #[command(
+        after_help = "Example:\n  eks-node-diag compare fixtures/bundles/dns-no-endpoints fixtures/bundles/healthy"
+    )]
+    Compare {
+        /// The failing node's bundle.
+        bundle: PathBuf,
+        /// The known-good node's bundle.
+        known_good: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
+    /// Merge kernel, journal, container and CNI logs and the findings into one timeline.
+    #[command(
+        after_help = "Examples:\n  eks-node-diag timeline fixtures/bundles/memory-pressure                 # the hour before collection\n  eks-node-diag timeline ./bundle --incident-time 2025-11-23T18:45:00Z --minutes 10\n  eks-node-diag timeline ./bundle --start 2025-11-23T18:00:00Z --end 2025-11-23T19:00:00Z"
+    )]
+    Timeline {
+        /// The bundle: a directory or a .tar.gz archive.
+        bundle: PathBuf,
+        /// The incident time (RFC 3339); the window is ± --minutes around it.
+        #[arg(long, conflicts_with_all = ["start", "end"])]
+        incident_time: Option<String>,
+        /// Minutes either side of --incident-time.
+        #[arg(long, default_value_t = 5)]
+        minutes: i64,
+        /// Window start (RFC 3339), with --end.
+        #[arg(long, requires = "end")]
+        start: Option<String>,
+        /// Window end (RFC 3339), with --start.
+        #[arg(long, requires = "start")]
+        end: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+    },
     /// Collect a bundle from a live node through AWS Systems Manager.
     #[command(
         after_help = "Example:\n  eks-node-diag collect i-0123456789abcdef0 --region us-west-2 --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect --out ./bundles\n\nNeeds AWS credentials in the environment (profile, SSO or instance role)."
@@ -110,6 +172,15 @@ pub enum Format {
     Json,
     /// A Markdown report.
     Markdown,
+}
+
+/// Output formats of `trace`, `compare` and `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for a terminal.
+    Table,
+    /// One JSON document.
+    Json,
 }
 
 /// Output formats of `parse`.
@@ -221,6 +292,66 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             writeln!(out, "{}", explanation.doc.trim_end())?;
         }
+        Command::Trace {
+            bundle,
+            dst,
+            dport,
+            proto,
+            src,
+            in_iface,
+            format,
+        } => {
+            let protocol: analysis::trace::FlowProtocol =
+                proto.parse().map_err(|error| anyhow::anyhow!("{error}"))?;
+            let mut flow = analysis::trace::Flow::new(dst, dport, protocol);
+            if let Some(src) = src {
+                flow = flow.from_src(src);
+            }
+            if let Some(iface) = &in_iface {
+                flow = flow.in_iface(iface);
+            }
+            let loaded = load(&bundle)?;
+            let trace = analysis::trace::trace(&loaded.snapshot, &flow, Default::default());
+            print_report(&mut out, &trace, format)?;
+        }
+        Command::Compare {
+            bundle,
+            known_good,
+            format,
+        } => {
+            let failing = load(&bundle)?;
+            let good = load(&known_good)?;
+            let comparison = analysis::compare::compare(
+                &failing.snapshot,
+                &failing.report,
+                &good.snapshot,
+                &good.report,
+            );
+            print_report(&mut out, &comparison, format)?;
+        }
+        Command::Timeline {
+            bundle,
+            incident_time,
+            minutes,
+            start,
+            end,
+            format,
+        } => {
+            let window = match (incident_time, start, end) {
+                (Some(at), _, _) => analysis::timeline::Window::Around {
+                    incident: rfc3339(&at)?,
+                    minutes,
+                },
+                (None, Some(start), Some(end)) => analysis::timeline::Window::Between {
+                    start: rfc3339(&start)?,
+                    end: rfc3339(&end)?,
+                },
+                _ => analysis::timeline::Window::BeforeCollection,
+            };
+            let loaded = load(&bundle)?;
+            let timeline = analysis::timeline::timeline(&loaded.snapshot, &loaded.report, window);
+            print_report(&mut out, &timeline, format)?;
+        }
         Command::Collect {
             node,
             aws,
@@ -228,6 +359,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => collect(&mut out, &node, &aws, &dir)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints an analysis result as its text rendering or as JSON.
+fn print_report(
+    out: &mut impl Write,
+    value: &(impl std::fmt::Display + serde::Serialize),
+    format: ReportFormat,
+) -> anyhow::Result<()> {
+    match format {
+        ReportFormat::Table => write!(out, "{value}")?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, value)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads an RFC 3339 time given on the command line.
+fn rfc3339(text: &str) -> anyhow::Result<node_artifacts::time::Timestamp> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .with_context(|| {
+            format!("`{text}` is not an RFC 3339 time such as 2025-11-20T09:30:00Z")
+        })?;
+    Ok(node_artifacts::time::Timestamp::from_datetime(at))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

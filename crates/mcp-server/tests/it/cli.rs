@@ -217,3 +217,102 @@ fn rules_explain_and_collect_without_aws() {
         );
     }
 }
+
+fn scenario(name: &str) -> String {
+    bundles_dir().join(name).to_str().unwrap().to_owned()
+}
+
+#[test]
+fn trace_ends_the_cluster_dns_flow_in_the_no_endpoints_reject() {
+    let bundle = scenario("dns-no-endpoints");
+    let output = run(&[
+        "trace",
+        &bundle,
+        "--dst",
+        "172.20.0.10",
+        "--dport",
+        "53",
+        "--proto",
+        "udp",
+        "--src",
+        "10.0.70.200",
+        "--in-iface",
+        "eni5e6f7a8b9c0",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let trace: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = trace.to_string();
+    assert!(text.contains("has no endpoints"), "{text}");
+    assert!(text.to_lowercase().contains("reject"), "{text}");
+
+    let bad = run(&[
+        "trace",
+        &bundle,
+        "--dst",
+        "172.20.0.10",
+        "--dport",
+        "53",
+        "--proto",
+        "icmpx",
+    ]);
+    assert!(!bad.status.success());
+    assert!(!String::from_utf8_lossy(&bad.stderr).is_empty());
+}
+
+#[test]
+fn compare_names_the_dns_service_first() {
+    let output = run(&[
+        "compare",
+        &scenario("dns-no-endpoints"),
+        &scenario("healthy"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let first = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("1."))
+        .unwrap_or_default();
+    assert!(first.contains("kube-system/kube-dns:dns"), "{text}");
+}
+
+#[test]
+fn timeline_windows() {
+    let bundle = scenario("memory-pressure");
+    let default = run(&["timeline", &bundle, "--format", "json"]);
+    assert!(
+        default.status.success(),
+        "{}",
+        String::from_utf8_lossy(&default.stderr)
+    );
+    let timeline: Value = serde_json::from_slice(&default.stdout).unwrap();
+    assert_eq!(timeline["window"], "the hour before collection");
+
+    let around = run(&[
+        "timeline",
+        &bundle,
+        "--incident-time",
+        "2025-11-23T18:45:00Z",
+        "--minutes",
+        "10",
+    ]);
+    assert!(
+        around.status.success(),
+        "{}",
+        String::from_utf8_lossy(&around.stderr)
+    );
+    assert!(String::from_utf8_lossy(&around.stdout).contains("± 10 minutes"));
+
+    let bad = run(&["timeline", &bundle, "--incident-time", "yesterday"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+}
