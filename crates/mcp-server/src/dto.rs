@@ -486,3 +486,60 @@ pub struct ArtifactLines {
     /// True when the range was cut by the line limit or the byte budget.
     pub truncated: bool,
 }
+
+/// Arguments of trace_packet.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TraceParams {
+    /// A snapshot id (`s1_…`).
+    pub snapshot_id: String,
+    /// Destination address of the packet (a cluster IP, a pod IP, a node IP).
+    pub dst: String,
+    /// Destination port.
+    pub dport: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+    /// Source address (a pod, or another node); optional.
+    pub src: Option<String>,
+    /// Input interface: a pod's host-side veth (`eni…`) for pod traffic,
+    /// `eth0` for traffic from outside. Without it, rules that match on the
+    /// input interface make the trace "undetermined".
+    pub in_iface: Option<String>,
+}
+
+/// Arguments of compare_snapshots.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CompareParams {
+    /// The failing node's snapshot id (`s1_…`).
+    pub snapshot_id: String,
+    /// A known-good node's snapshot id (`s1_…`), e.g. a healthy node of the
+    /// same node group.
+    pub known_good_snapshot_id: String,
+}
+
+/// Arguments of build_timeline.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TimelineParams {
+    /// A snapshot id (`s1_…`).
+    pub snapshot_id: String,
+    /// An incident time (RFC 3339, e.g. `2025-11-23T18:45:00Z`); the window
+    /// is this ± `minutes`. Without it and without `start`/`end`, the window
+    /// is the hour before the bundle was collected.
+    pub incident_time: Option<String>,
+    /// Minutes either side of `incident_time` (default 5).
+    pub minutes: Option<i64>,
+    /// Window start (RFC 3339), with `end`.
+    pub start: Option<String>,
+    /// Window end (RFC 3339), with `start`.
+    pub end: Option<String>,
+}
+
+/// The result of trace_packet, compare_snapshots or build_timeline.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnalysisResult {
+    /// The snapshot analysed (the failing one for compare_snapshots).
+    pub snapshot_id: String,
+    /// The result as a readable report.
+    pub text: String,
+    /// The same result as structured data.
+    pub result: Value,
+}

@@ -467,6 +467,115 @@ impl DiagServer {
     }
 
     #[tool(
+        name = "trace_packet",
+        description = "Trace one packet through a snapshot's iptables the way the kernel would: raw, mangle, nat (KUBE-SERVICES → KUBE-SVC → KUBE-SEP with kube-proxy's probabilities as branches), filter and POSTROUTING (masquerade, VPC CNI SNAT). Returns every rule visited with its line, the endpoints reached with probabilities, the verdict per branch (accepted, dropped, rejected, with the rule) and conntrack entries already tracking the flow. A match it cannot decide is reported as undetermined, never guessed: give `in_iface` (a pod's `eni…` veth, or `eth0`) for pod or external traffic.",
+        annotations(
+            title = "Trace a packet through iptables",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn trace_packet(
+        &self,
+        Parameters(params): Parameters<TraceParams>,
+    ) -> Result<Json<AnalysisResult>, String> {
+        let loaded = self.snapshot(&params.snapshot_id).await?;
+        let address = |text: &str, what: &str| {
+            text.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                format!("`{text}` is not an IP address; pass the packet's {what} address, e.g. 172.20.0.10")
+            })
+        };
+        let protocol: analysis::trace::FlowProtocol = params
+            .protocol
+            .parse()
+            .map_err(|error| format!("{error}"))?;
+        let mut flow = analysis::trace::Flow::new(
+            address(&params.dst, "destination")?,
+            params.dport,
+            protocol,
+        );
+        if let Some(src) = &params.src {
+            flow = flow.from_src(address(src, "source")?);
+        }
+        if let Some(iface) = &params.in_iface {
+            flow = flow.in_iface(iface.trim());
+        }
+        let trace = analysis::trace::trace(&loaded.snapshot, &flow, Default::default());
+        Ok(Json(analysis_result(&loaded.snapshot.id, &trace)))
+    }
+
+    #[tool(
+        name = "compare_snapshots",
+        description = "Compare a failing node's snapshot with a known-good node's: findings only in one or changed (by fingerprint), iptables differences (chains, services whose endpoint counts differ, rule counts, policies), sysctl, conntrack usage, kernel event counts, kubelet and VPC CNI settings. Most significant differences first, with totals for the rest. Take a snapshot of both nodes first.",
+        annotations(
+            title = "Compare with a known-good node",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn compare_snapshots(
+        &self,
+        Parameters(params): Parameters<CompareParams>,
+    ) -> Result<Json<AnalysisResult>, String> {
+        let failing = self.snapshot(&params.snapshot_id).await?;
+        let good = self.snapshot(&params.known_good_snapshot_id).await?;
+        let comparison = analysis::compare::compare(
+            &failing.snapshot,
+            &failing.report,
+            &good.snapshot,
+            &good.report,
+        );
+        Ok(Json(analysis_result(&failing.snapshot.id, &comparison)))
+    }
+
+    #[tool(
+        name = "build_timeline",
+        description = "Merge a snapshot's kernel messages, journals (kubelet, containerd, …), container logs, VPC CNI logs and its findings' occurrences into one ordered timeline for a window (default: the hour before collection; or incident_time ± minutes; or start and end), grouped into incidents by gaps. Says which sources have data in the window and counts events without a parseable time.",
+        annotations(
+            title = "Build a timeline",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn build_timeline(
+        &self,
+        Parameters(params): Parameters<TimelineParams>,
+    ) -> Result<Json<AnalysisResult>, String> {
+        let loaded = self.snapshot(&params.snapshot_id).await?;
+        let time = |text: &str, what: &str| {
+            time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+                .map(node_artifacts::time::Timestamp::from_datetime)
+                .map_err(|_| {
+                    format!("`{text}` is not an RFC 3339 {what} such as 2025-11-23T18:45:00Z")
+                })
+        };
+        let window = match (&params.incident_time, &params.start, &params.end) {
+            (Some(at), None, None) => analysis::timeline::Window::Around {
+                incident: time(at, "incident_time")?,
+                minutes: params.minutes.unwrap_or(5).clamp(1, 24 * 60),
+            },
+            (None, Some(start), Some(end)) => analysis::timeline::Window::Between {
+                start: time(start, "start")?,
+                end: time(end, "end")?,
+            },
+            (None, None, None) => analysis::timeline::Window::BeforeCollection,
+            _ => {
+                return Err(
+                    "give either incident_time (with optional minutes), or both start and end, or neither for the hour before collection".to_owned(),
+                );
+            }
+        };
+        let timeline = analysis::timeline::timeline(&loaded.snapshot, &loaded.report, window);
+        Ok(Json(analysis_result(&loaded.snapshot.id, &timeline)))
+    }
+
+    #[tool(
         name = "query_iptables",
         description = "Query a snapshot's iptables-save ruleset. view=rules (default): rules filtered by table, chain, target, an address inside the rule's source/destination CIDR, a port inside its --dport/--sport/multiport ranges, or comment text; each with an `artifact:line` reference. view=kube_services: kube-proxy's service view (a service's cluster IP, port and endpoints; `without_endpoints=true` lists services with none).",
         annotations(
@@ -757,5 +866,17 @@ impl ServerHandler for DiagServer {
             ));
         };
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri.clone())]).into())
+    }
+}
+
+/// An analysis result as its text report plus its structured form.
+fn analysis_result(
+    snapshot_id: &str,
+    value: &(impl std::fmt::Display + serde::Serialize),
+) -> AnalysisResult {
+    AnalysisResult {
+        snapshot_id: snapshot_id.to_owned(),
+        text: value.to_string(),
+        result: serde_json::to_value(value).unwrap_or(Value::Null),
     }
 }

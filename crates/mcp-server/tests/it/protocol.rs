@@ -717,3 +717,59 @@ async fn evicted_and_persisted_ids_resolve_again() {
     assert_eq!(summary["snapshot_id"], healthy.as_str());
     restarted.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn trace_compare_and_timeline_chain_from_snapshot_ids() {
+    let client = start().await;
+    let failing = take(&client, "dns-no-endpoints").await;
+    let good = take(&client, "healthy").await;
+
+    let trace = ok(&call(
+        &client,
+        "trace_packet",
+        json!({"snapshot_id": failing, "dst": "172.20.0.10", "dport": 53, "protocol": "udp",
+               "src": "10.0.70.200", "in_iface": "eni5e6f7a8b9c0"}),
+    )
+    .await);
+    let text = trace["text"].as_str().unwrap();
+    assert!(
+        text.contains("has no endpoints") && text.contains("REJECT"),
+        "{text}"
+    );
+    assert_eq!(trace["snapshot_id"], failing.as_str());
+
+    let error = tool_error(
+        &call(
+            &client,
+            "trace_packet",
+            json!({"snapshot_id": failing, "dst": "kube-dns", "dport": 53, "protocol": "udp"}),
+        )
+        .await,
+    );
+    assert!(error.contains("not an IP address"), "{error}");
+
+    let comparison = ok(&call(
+        &client,
+        "compare_snapshots",
+        json!({"snapshot_id": failing, "known_good_snapshot_id": good}),
+    )
+    .await);
+    let top = &comparison["result"]["top"][0];
+    assert!(
+        top.to_string().contains("kube-system/kube-dns:dns"),
+        "{comparison}"
+    );
+
+    let timeline = ok(&call(&client, "build_timeline", json!({"snapshot_id": failing})).await);
+    assert_eq!(timeline["result"]["window"], "the hour before collection");
+    let error = tool_error(
+        &call(
+            &client,
+            "build_timeline",
+            json!({"snapshot_id": failing, "incident_time": "2025-11-22T03:00:00Z", "start": "2025-11-22T02:00:00Z"}),
+        )
+        .await,
+    );
+    assert!(error.contains("either incident_time"), "{error}");
+    client.cancel().await.unwrap();
+}
