@@ -43,11 +43,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the MCP tools over stdio.
+    /// Serve the MCP tools over stdio, or over Streamable HTTP with `--http`.
     #[command(
         after_help = "Examples:\n  eks-node-diag serve                      # the scenario bundles in fixtures/bundles\n  eks-node-diag serve --bundles /var/bundles --store-dir /var/lib/eks-node-diag\n  eks-node-diag serve --bundles ./b --region us-west-2 --cluster prod --bundle-bucket my-bucket --automation-role arn:aws:iam::123456789012:role/collect\n\nWith neither --bundles nor --store-dir, serves fixtures/bundles of the source checkout it was built from."
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Diagnose one bundle (directory or .tar.gz) and print its findings.
     #[command(
         after_help = "Examples:\n  eks-node-diag analyze fixtures/bundles/dns-no-endpoints\n  eks-node-diag analyze eks_i-0123_2025-11-20_0930-UTC_0.7.9.tar.gz --format json\n  eks-node-diag analyze ./bundle --format markdown --min-severity high\n\nExit status 0 whatever was found; non-zero only when the bundle cannot be read."
@@ -212,6 +212,120 @@ pub struct ServeArgs {
     /// AWS settings; collection is enabled when a region is given.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Remote serving over Streamable HTTP (instead of stdio).
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Flags of `serve --http` (see docs/remote-serving.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Serve MCP over Streamable HTTP at this address (`127.0.0.1:8080`,
+    /// `0.0.0.0:8443`) instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// TLS certificate chain (PEM), with --tls-key; otherwise plain HTTP
+    /// (behind a load balancer that terminates TLS).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), with --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accepted `Host` names for /mcp (repeatable; `*` accepts any).
+    #[arg(long = "allowed-host")]
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser `Origin`s (repeatable).
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
+    /// A file of static credentials, one `name:read|collect|all:secret` a line.
+    #[arg(long)]
+    pub keys_file: Option<PathBuf>,
+    /// An environment variable holding static credentials in the same form.
+    #[arg(long)]
+    pub keys_env: Option<String>,
+    /// Header carrying an API key (static credentials are also accepted as
+    /// `Authorization: Bearer`).
+    #[arg(long, default_value = "x-api-key")]
+    pub api_key_header: String,
+    /// OAuth 2.0: the token issuer (`iss`), with --oauth-jwks-url and --oauth-resource.
+    #[arg(long, requires_all = ["oauth_jwks_url", "oauth_resource"])]
+    pub oauth_issuer: Option<String>,
+    /// OAuth 2.0: the issuer's JWKS URL.
+    #[arg(long)]
+    pub oauth_jwks_url: Option<String>,
+    /// OAuth 2.0: this server's resource URL (RFC 9728).
+    #[arg(long)]
+    pub oauth_resource: Option<String>,
+    /// OAuth 2.0: accepted audiences (repeatable; unchecked when absent).
+    #[arg(long = "oauth-audience")]
+    pub oauth_audiences: Vec<String>,
+    /// OAuth 2.0: the scope granting the read-only tools.
+    #[arg(long)]
+    pub oauth_read_scope: Option<String>,
+    /// OAuth 2.0: the scope granting the node-touching tools.
+    #[arg(long)]
+    pub oauth_collect_scope: Option<String>,
+    /// Serve a non-loopback address without authentication (trusted networks only).
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+    /// Answer with `application/json` instead of SSE streams.
+    #[arg(long)]
+    pub json_response: bool,
+    /// No MCP sessions: every request stands alone (replicas behind a load
+    /// balancer without stickiness).
+    #[arg(long)]
+    pub stateless: bool,
+}
+
+impl HttpArgs {
+    fn config(&self, addr: std::net::SocketAddr) -> anyhow::Result<mcp_http::HttpConfig> {
+        let mut config = mcp_http::HttpConfig::new(addr);
+        if !self.allowed_hosts.is_empty() {
+            config.allowed_hosts.clone_from(&self.allowed_hosts);
+        }
+        config.allowed_origins.clone_from(&self.allowed_origins);
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(mcp_http::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+        if let Some(path) = &self.keys_file {
+            config.auth.keys.extend(
+                mcp_http::StaticKey::load_file(path)
+                    .with_context(|| format!("reading keys from {}", path.display()))?,
+            );
+        }
+        if let Some(var) = &self.keys_env {
+            config.auth.keys.extend(
+                mcp_http::StaticKey::load_env(var)
+                    .with_context(|| format!("reading keys from ${var}"))?,
+            );
+        }
+        config.auth.api_key_header = self
+            .api_key_header
+            .parse()
+            .with_context(|| format!("`{}` is not a header name", self.api_key_header))?;
+        if let (Some(issuer), Some(jwks), Some(resource)) = (
+            &self.oauth_issuer,
+            &self.oauth_jwks_url,
+            &self.oauth_resource,
+        ) {
+            let mut oauth = mcp_http::OAuthConfig::new(issuer, jwks, resource);
+            oauth.audience.clone_from(&self.oauth_audiences);
+            if let Some(scope) = &self.oauth_read_scope {
+                oauth.read_scope.clone_from(scope);
+            }
+            if let Some(scope) = &self.oauth_collect_scope {
+                oauth.collect_scope.clone_from(scope);
+            }
+            config.auth.oauth = Some(oauth);
+        }
+        config.insecure_no_auth = self.insecure_no_auth;
+        config.json_response = self.json_response;
+        config.stateful_sessions = !self.stateless;
+        Ok(config)
+    }
 }
 
 /// AWS flags.
@@ -274,7 +388,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             drop(out);
-            serve(args)?;
+            serve(*args)?;
         }
         Command::Analyze {
             path,
@@ -416,6 +530,21 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "eks-node-diag serving MCP over stdio"
         );
         let engine = Arc::new(Engine::new(sources, capacity));
+        if let Some(addr) = args.http.http {
+            let config = args.http.config(addr)?;
+            let budget = args.budget;
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            mcp_http::serve(
+                config,
+                move || DiagServer::new(Arc::clone(&engine), budget, collector.clone()),
+                shutdown,
+            )
+            .await
+            .context("serving MCP over HTTP")?;
+            return anyhow::Ok(());
+        }
         let server = DiagServer::new(engine, args.budget, collector);
         let service = server
             .serve(rmcp::transport::stdio())
