@@ -5,6 +5,7 @@
 //! ([`crate::codes`]) joins the groups.
 
 pub(crate) mod conntrack;
+pub(crate) mod duration;
 pub(crate) mod evidence;
 pub(crate) mod iptables;
 pub(crate) mod kernel;

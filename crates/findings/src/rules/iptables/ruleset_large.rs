@@ -101,7 +101,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             if klog.msg != "SyncProxyRules complete" {
                 continue;
             }
-            let Some(seconds) = util::klog_value(klog, "elapsed").and_then(parse_go_duration)
+            let Some(seconds) = util::klog_value(klog, "elapsed")
+                .and_then(crate::rules::duration::go_duration_seconds)
             else {
                 continue;
             };
@@ -124,58 +125,4 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             .occurrences(total as u64)
             .build(),
     );
-}
-
-/// Go's `time.Duration` text (`81.203411ms`, `1.5s`, `2m3.5s`) in seconds.
-fn parse_go_duration(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_go_duration;
-
-    #[track_caller]
-    fn check(input: &str, expect: Option<f64>) {
-        let got = parse_go_duration(input);
-        match (got, expect) {
-            (Some(got), Some(expect)) => assert!((got - expect).abs() < 1e-9, "{input}: {got}"),
-            _ => assert_eq!(got, expect, "{input}"),
-        }
-    }
-
-    #[test]
-    fn durations() {
-        check("81.203411ms", Some(0.081_203_411));
-        check("1.5s", Some(1.5));
-        check("2m3.5s", Some(123.5));
-        check("", None);
-        check("12parsecs", None);
-    }
 }

@@ -193,36 +193,7 @@ pub(crate) fn densest_window(times: &[Timestamp], width_us: i64) -> (usize, usiz
     best
 }
 
-/// Parses a Go duration (`3m10.224s`, `1h2m`, `500ms`) into seconds.
-pub(crate) fn go_duration_seconds(text: &str) -> Option<f64> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" | "μs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
+pub(crate) use crate::rules::duration::go_duration_seconds;
 
 /// The text between `start` and the next `end` in `text`.
 pub(crate) fn between<'t>(text: &'t str, start: &str, end: &str) -> Option<&'t str> {
@@ -244,26 +215,6 @@ pub(crate) fn human_seconds(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn check(input: &str, expect: Option<f64>) {
-        let got = go_duration_seconds(input);
-        match (got, expect) {
-            (Some(got), Some(expect)) => assert!((got - expect).abs() < 1e-9, "{input}: {got}"),
-            (got, expect) => assert_eq!(got, expect, "{input}"),
-        }
-    }
-
-    #[test]
-    fn go_durations() {
-        check("3m10.224s", Some(190.224));
-        check("3m0s", Some(180.0));
-        check("1h2m", Some(3720.0));
-        check("500ms", Some(0.5));
-        check("", None);
-        check("3x", None);
-        check("abc", None);
-    }
 
     #[test]
     fn windows() {
