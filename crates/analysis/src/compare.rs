@@ -28,7 +28,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use findings::{Finding, Report, Severity};
-use node_artifacts::iptables::kube::KubeView;
 use node_artifacts::iptables::{Policy, Ruleset};
 use node_artifacts::snapshot::NodeSnapshot;
 use node_artifacts::time::Timestamp;
@@ -611,7 +610,10 @@ fn iptables_diff(
     if let (Some(f6), Some(g6)) = (f.ip6tables.as_ref(), g.ip6tables.as_ref()) {
         ruleset_diff("ip6tables ", &f6.value, &g6.value, out);
     }
-    let (fv, gv) = (KubeView::new(&fr.value), KubeView::new(&gr.value));
+    // The views are cached on the snapshots; both have a ruleset here.
+    let (Some(fv), Some(gv)) = (f.kube_view(), g.kube_view()) else {
+        return;
+    };
     for (key, s) in &fv.services {
         let n = s.endpoints.len();
         match gv.services.get(key) {

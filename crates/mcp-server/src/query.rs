@@ -87,7 +87,7 @@ pub fn summary(loaded: &Loaded) -> SnapshotSummary {
         rules_not_evaluated: to_value(&loaded.report.not_evaluated),
         rules_evaluated: loaded.report.rules_evaluated,
         findings_by_severity: Value::Object(by_severity),
-        kube_services: loaded.kube.as_ref().map(|kube| KubeCounts {
+        kube_services: loaded.snapshot.kube_view().map(|kube| KubeCounts {
             services: kube.services().count(),
             without_endpoints: kube.services_without_endpoints().count(),
         }),
@@ -208,7 +208,7 @@ pub fn iptables(
                     "the kube_services view covers the IPv4 ruleset; drop `family`".to_owned(),
                 );
             }
-            let Some(kube) = &loaded.kube else {
+            let Some(kube) = loaded.snapshot.kube_view() else {
                 return Err("no iptables ruleset to build the service view from".to_owned());
             };
             let wanted = params.service.as_deref().map(str::trim);

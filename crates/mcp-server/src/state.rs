@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use findings::{Context, Report};
-use node_artifacts::iptables::kube::KubeView;
 use node_artifacts::layout::{self, BundleMetadata};
 use node_artifacts::snapshot::NodeSnapshot;
 use node_bundle::{BundleFiles, Limits};
@@ -42,8 +41,6 @@ pub struct Loaded {
     pub report: Report,
     /// The bundle's files as read, by root-relative path.
     pub files: BTreeMap<String, Vec<u8>>,
-    /// The Kubernetes service view of the IPv4 ruleset, when there is one.
-    pub kube: Option<KubeView>,
     /// The bundle's name (archive or directory), when known.
     pub name: Option<String>,
     /// The source key the snapshot was loaded from (a canonical path).
@@ -307,10 +304,9 @@ pub fn load_blocking(path: &Path, limits: &Limits, source: String) -> Result<Loa
 pub fn build_loaded(files: BundleFiles, source: String, started: Instant) -> Loaded {
     let snapshot = files.snapshot();
     let report = findings::check(&snapshot, &Context::default());
-    let kube = snapshot
-        .iptables
-        .as_ref()
-        .map(|ruleset| KubeView::new(&ruleset.value));
+    // Build the Kubernetes view now, while loading, rather than on the
+    // first tool call that needs it.
+    let _ = snapshot.kube_view();
     let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(id = %snapshot.id, findings = report.findings.len(), load_ms, "snapshot loaded");
     Loaded {
@@ -318,7 +314,6 @@ pub fn build_loaded(files: BundleFiles, source: String, started: Instant) -> Loa
         files: files.files,
         snapshot,
         report,
-        kube,
         source,
         load_ms,
     }

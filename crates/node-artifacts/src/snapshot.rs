@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -28,6 +29,7 @@ use crate::diag::{Diagnostic, Parsed};
 use crate::dmesg::{self, BootTime, KernelEvent, KernelLog};
 use crate::ethtool::{self, EthtoolStats};
 use crate::iproute::{self, RouteTable, RuleList};
+use crate::iptables::kube::KubeView;
 use crate::iptables::{self, Ruleset};
 use crate::iptables_list::{self, Listing};
 use crate::ipvs::{self, Ipvs, ipset::IpsetDump};
@@ -106,6 +108,11 @@ pub struct NodeSnapshot {
     pub mounts: Option<Artifact<MountsFile>>,
     /// `system/ps.txt`.
     pub ps: Option<Artifact<ProcessList>>,
+    /// The Kubernetes view of [`iptables`](Self::iptables), built on first
+    /// use and shared by every caller (rules, tools, comparisons), so that it
+    /// is computed once per snapshot rather than once per use.
+    #[serde(skip)]
+    kube_view: OnceLock<Option<KubeView>>,
 }
 
 /// One parsed file.
@@ -325,6 +332,7 @@ impl NodeSnapshot {
                     .and_then(|path| small.text(files, path, "mounts", ok(storage::parse_mounts))),
                 ps: first(ArtifactKind::Ps)
                     .and_then(|path| small.text(files, path, "ps", ps::parse)),
+                kube_view: OnceLock::new(),
             };
 
             // A parser thread that panicked (a bug: parsers must not panic)
@@ -348,6 +356,18 @@ impl NodeSnapshot {
             snapshot
         });
         snapshot.finish(outcome, files, input.rejected)
+    }
+
+    /// kube-proxy's services, endpoints and node ports as the iptables
+    /// ruleset programs them, or `None` without `networking/iptables-save.txt`.
+    pub fn kube_view(&self) -> Option<&KubeView> {
+        self.kube_view
+            .get_or_init(|| {
+                self.iptables
+                    .as_ref()
+                    .map(|iptables| KubeView::new(&iptables.value))
+            })
+            .as_ref()
     }
 
     /// The journal of `kind` (the first, when several files have it).

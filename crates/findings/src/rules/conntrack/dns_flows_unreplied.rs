@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use node_artifacts::conntrack::{Entry, Protocol};
-use node_artifacts::iptables::kube::KubeView;
 
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
@@ -80,10 +79,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(conntrack) = &snapshot.conntrack else {
         return;
     };
-    let view = snapshot
-        .iptables
-        .as_ref()
-        .map(|iptables| KubeView::new(&iptables.value));
+    let view = snapshot.kube_view();
     let mut dns_ips = util::cluster_dns(snapshot);
     if dns_ips.is_empty()
         && let Some(ip) = view

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use node_artifacts::iptables::kube::{KubeView, Service};
+use node_artifacts::iptables::kube::Service;
 
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
@@ -72,7 +72,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(iptables) = &cx.snapshot.iptables else {
         return;
     };
-    let view = KubeView::new(&iptables.value);
+    let Some(view) = cx.snapshot.kube_view() else {
+        return;
+    };
     let cluster_dns: Vec<IpAddr> = cx
         .snapshot
         .kubelet_config()
