@@ -32,6 +32,10 @@
 //! - [`ps`]: `ps` listings with a header line.
 //! - [`procstat`]: `/proc/stat`, with the boot time (`btime`).
 //!
+//! [`shared`] holds file contents once ([`shared::FileBytes`]) and the text
+//! slices models keep of them ([`shared::SharedText`]), so a journal's
+//! messages are not a second copy of the journal.
+//!
 //! # Design decisions
 //!
 //! A key design decision is that **parsing a line-oriented artifact does not
@@ -65,6 +69,7 @@ pub mod layout;
 pub mod procstat;
 pub mod ps;
 pub mod resolv;
+pub mod shared;
 pub mod snapshot;
 pub mod storage;
 pub mod sysctl;

@@ -13,12 +13,16 @@
 //! When the structured form does not parse to the end of the message, the
 //! whole text after `] ` is kept as an unstructured message.
 
-use crate::journald::logfmt::go_quoted;
+use std::borrow::Cow;
+
+use crate::journald::logfmt::{go_quoted, piece};
 use crate::journald::model::{KeyValue, Klog, KlogSeverity};
 use crate::journald::{Interner, clock};
+use crate::shared::SharedText;
 
-/// Parses a klog line; `None` when the header does not match.
-pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Klog> {
+/// Parses a klog line; `None` when the header does not match. The message
+/// and values are slices of `message` where there was nothing to unescape.
+pub(super) fn parse(message: &SharedText, interner: &mut Interner) -> Option<Klog> {
     let bytes = message.as_bytes();
     if bytes.len() < 23 {
         return None;
@@ -69,9 +73,9 @@ pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Klog> {
     let time_of_day_us = (u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
         * 1_000_000
         + u64::from(micros);
-    let (msg, structured, kv) = match structured(body.as_bytes(), interner) {
+    let (msg, structured, kv) = match structured(message, body, interner) {
         Some((msg, kv)) => (msg, true, kv),
-        None => (body.to_owned(), false, Vec::new()),
+        None => (message.sub(body), false, Vec::new()),
     };
     Some(Klog {
         severity,
@@ -89,8 +93,14 @@ pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Klog> {
 }
 
 /// The structured form: a quoted message and `key=value` pairs to the end.
-fn structured(body: &[u8], interner: &mut Interner) -> Option<(String, Vec<KeyValue>)> {
+fn structured(
+    message: &SharedText,
+    body: &str,
+    interner: &mut Interner,
+) -> Option<(SharedText, Vec<KeyValue>)> {
+    let body = body.as_bytes();
     let (msg, mut position) = go_quoted(body, 0)?;
+    let msg = piece(message, msg);
     let mut kv = Vec::new();
     while position < body.len() {
         if body[position] != b' ' {
@@ -106,14 +116,17 @@ fn structured(body: &[u8], interner: &mut Interner) -> Option<(String, Vec<KeyVa
         }
         let key = interner.word(std::str::from_utf8(&body[position..key_end]).ok()?);
         let (value, next) = value(body, key_end + 1)?;
-        kv.push(KeyValue { key, value });
+        kv.push(KeyValue {
+            key,
+            value: piece(message, value),
+        });
         position = next;
     }
     Some((msg, kv))
 }
 
 /// One structured value starting at `start`.
-fn value(body: &[u8], start: usize) -> Option<(String, usize)> {
+fn value(body: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
     match body.get(start) {
         Some(b'"') => go_quoted(body, start),
         // klog writes multi-line strings as `key=<` NL tab-indented lines NL ` >`.
@@ -124,7 +137,7 @@ fn value(body: &[u8], start: usize) -> Option<(String, usize)> {
                 .split('\n')
                 .map(|line| line.strip_prefix('\t').unwrap_or(line))
                 .collect();
-            Some((lines.join("\n"), end + 3))
+            Some((Cow::Owned(lines.join("\n")), end + 3))
         }
         Some(open @ (b'[' | b'{')) => {
             let close = if *open == b'[' { b']' } else { b'}' };
@@ -137,7 +150,7 @@ fn value(body: &[u8], start: usize) -> Option<(String, usize)> {
                     if depth == 0 {
                         let end = start + offset + 1;
                         return Some((
-                            std::str::from_utf8(&body[start..end]).ok()?.to_owned(),
+                            Cow::Borrowed(std::str::from_utf8(&body[start..end]).ok()?),
                             end,
                         ));
                     }
@@ -147,9 +160,12 @@ fn value(body: &[u8], start: usize) -> Option<(String, usize)> {
         }
         Some(_) => {
             let end = memchr::memchr(b' ', &body[start..]).map_or(body.len(), |i| start + i);
-            Some((std::str::from_utf8(&body[start..end]).ok()?.to_owned(), end))
+            Some((
+                Cow::Borrowed(std::str::from_utf8(&body[start..end]).ok()?),
+                end,
+            ))
         }
-        None => Some((String::new(), start)),
+        None => Some((Cow::Borrowed(""), start)),
     }
 }
 
@@ -159,7 +175,8 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        let got = parse(input, &mut Interner::default()).map(|klog| format!("{klog:?}"));
+        let got = parse(&SharedText::from(input), &mut Interner::default())
+            .map(|klog| format!("{klog:?}"));
         assert_eq!(got.as_deref(), expect, "{input}");
     }
 

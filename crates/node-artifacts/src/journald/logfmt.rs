@@ -9,12 +9,17 @@
 //! Grammar: `pair { " " pair }`, `pair = key "=" ( quoted | bare )`, where
 //! `quoted` is a Go `strconv.Quote` string and `bare` runs to the next space.
 
+use std::borrow::Cow;
+
 use crate::journald::model::{KeyValue, Level, Logfmt};
 use crate::journald::{Interner, clock};
+use crate::shared::SharedText;
 
 /// Parses a whole message as logfmt; `None` unless every token is a pair
 /// and at least one of `time`, `level`, `msg` is present.
-pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Logfmt> {
+///
+/// Values are slices of `message` where there was nothing to unescape.
+pub(super) fn parse(message: &SharedText, interner: &mut Interner) -> Option<Logfmt> {
     let bytes = message.as_bytes();
     // Cheap screen: logrus lines carry `level=` or `msg=`.
     memchr::memmem::find(bytes, b"level=").or_else(|| memchr::memmem::find(bytes, b"msg="))?;
@@ -30,7 +35,7 @@ pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Logfmt> {
             position += 1;
             continue;
         }
-        let (pair, next) = pair(bytes, position, interner)?;
+        let (pair, next) = pair(message, position, interner)?;
         position = next;
         match &*pair.key {
             "time" if logfmt.time.is_none() => match clock::rfc3339(pair.value.as_bytes()) {
@@ -47,7 +52,8 @@ pub(super) fn parse(message: &str, interner: &mut Interner) -> Option<Logfmt> {
 
 /// One `key=value` pair starting at `start`; returns it and the position
 /// after it.
-fn pair(bytes: &[u8], start: usize, interner: &mut Interner) -> Option<(KeyValue, usize)> {
+fn pair(message: &SharedText, start: usize, interner: &mut Interner) -> Option<(KeyValue, usize)> {
+    let bytes = message.as_bytes();
     let key_end = start
         + bytes[start..]
             .iter()
@@ -63,28 +69,36 @@ fn pair(bytes: &[u8], start: usize, interner: &mut Interner) -> Option<(KeyValue
         let end =
             memchr::memchr(b' ', &bytes[value_start..]).map_or(bytes.len(), |i| value_start + i);
         (
-            std::str::from_utf8(&bytes[value_start..end])
-                .ok()?
-                .to_owned(),
+            Cow::Borrowed(std::str::from_utf8(&bytes[value_start..end]).ok()?),
             end,
         )
     };
+    let value = piece(message, value);
     Some((KeyValue { key, value }, next))
 }
 
+/// A parsed piece of `message` as shared text: a slice of it when borrowed
+/// from it, its own buffer when unescaping made new text.
+pub(super) fn piece(message: &SharedText, text: Cow<'_, str>) -> SharedText {
+    match text {
+        Cow::Borrowed(slice) => message.sub(slice),
+        Cow::Owned(owned) => SharedText::from(owned),
+    }
+}
+
 /// A Go-quoted string (`strconv.Quote`, also `%q`) starting at the opening
-/// quote at `start`: returns the unescaped text and the position after the
-/// closing quote.
-pub(super) fn go_quoted(bytes: &[u8], start: usize) -> Option<(String, usize)> {
+/// quote at `start`: returns the unescaped text (borrowed from `bytes` when
+/// there was nothing to unescape) and the position after the closing quote.
+pub(super) fn go_quoted(bytes: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
     if bytes.get(start) != Some(&b'"') {
         return None;
     }
     let body_start = start + 1;
     let close_or_escape = memchr::memchr2(b'"', b'\\', &bytes[body_start..])? + body_start;
     if bytes[close_or_escape] == b'"' {
-        // The common case: no escapes, one copy.
+        // The common case: no escapes, no copy.
         let text = std::str::from_utf8(&bytes[body_start..close_or_escape]).ok()?;
-        return Some((text.to_owned(), close_or_escape + 1));
+        return Some((Cow::Borrowed(text), close_or_escape + 1));
     }
     let mut out: Vec<u8> = Vec::with_capacity(close_or_escape - body_start + 16);
     out.extend_from_slice(&bytes[body_start..close_or_escape]);
@@ -134,7 +148,7 @@ pub(super) fn go_quoted(bytes: &[u8], start: usize) -> Option<(String, usize)> {
             }
         }
     }
-    Some((String::from_utf8(out).ok()?, position + 1))
+    Some((Cow::Owned(String::from_utf8(out).ok()?), position + 1))
 }
 
 #[cfg(test)]
@@ -144,11 +158,7 @@ mod tests {
     #[track_caller]
     fn check_quoted(input: &str, expect: Option<(&str, usize)>) {
         let got = go_quoted(input.as_bytes(), 0);
-        assert_eq!(
-            got.as_ref().map(|(s, n)| (s.as_str(), *n)),
-            expect,
-            "{input}"
-        );
+        assert_eq!(got.as_ref().map(|(s, n)| (&**s, *n)), expect, "{input}");
     }
 
     #[test]
@@ -164,7 +174,8 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        let got = parse(input, &mut Interner::default()).map(|logfmt| format!("{logfmt:?}"));
+        let got = parse(&SharedText::from(input), &mut Interner::default())
+            .map(|logfmt| format!("{logfmt:?}"));
         assert_eq!(got.as_deref(), expect, "{input}");
     }
 

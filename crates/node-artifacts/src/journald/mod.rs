@@ -111,6 +111,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub use model::*;
 
 use crate::diag::{Diagnostic, Parsed, Unparsed};
+use crate::shared::{FileBytes, SharedText};
 use crate::time::Timestamp;
 
 /// Options for [`parse`].
@@ -140,12 +141,50 @@ pub enum Error {
 /// Returns `Err` only when format detection finds nothing journal-like; a
 /// forced [`ParseOptions::format`] never fails and keeps what it cannot read
 /// as unparsed lines.
+///
+/// In the text formats, messages are [`SharedText`] slices of one copy of
+/// the input that the journal keeps; [`parse_file`] avoids even that copy.
 pub fn parse(input: &[u8], options: &ParseOptions) -> Result<Parsed<Journal>, Error> {
     let format = match options.format {
         Some(format) => format,
         None => detect(input)?,
     };
-    Ok(parse_as(input, format, options))
+    Ok(match format {
+        format if is_text_format(format) => parse_text(&FileBytes::from(input), format, options),
+        format => parse_as(input, format, options),
+    })
+}
+
+/// [`parse`] over a file's shared content: in the text formats, messages
+/// are slices of `input` itself, so the journal adds no copy of the file.
+pub fn parse_file(input: &FileBytes, options: &ParseOptions) -> Result<Parsed<Journal>, Error> {
+    let format = match options.format {
+        Some(format) => format,
+        None => detect(input)?,
+    };
+    Ok(match format {
+        format if is_text_format(format) => parse_text(input, format, options),
+        format => parse_as(input, format, options),
+    })
+}
+
+fn is_text_format(format: JournalFormat) -> bool {
+    matches!(
+        format,
+        JournalFormat::Short
+            | JournalFormat::ShortIso
+            | JournalFormat::ShortPrecise
+            | JournalFormat::ShortIsoPrecise
+            | JournalFormat::ShortUnix
+            | JournalFormat::ShortMonotonic
+            | JournalFormat::Cat
+    )
+}
+
+fn parse_text(input: &FileBytes, format: JournalFormat, options: &ParseOptions) -> Parsed<Journal> {
+    let mut parsed = text::parse(input, format, options);
+    resolve_inner_times(&mut parsed.value.entries);
+    parsed
 }
 
 /// Parses a JSON-lines application log such as the VPC CNI's `ipamd.log`
@@ -218,7 +257,7 @@ fn parse_as(input: &[u8], format: JournalFormat, options: &ParseOptions) -> Pars
         | JournalFormat::ShortIsoPrecise
         | JournalFormat::ShortUnix
         | JournalFormat::ShortMonotonic
-        | JournalFormat::Cat => text::parse(input, format, options),
+        | JournalFormat::Cat => return parse_text(&FileBytes::from(input), format, options),
     };
     resolve_inner_times(&mut parsed.value.entries);
     parsed
@@ -266,11 +305,12 @@ impl fmt::Display for JournalFormat {
 /// Finds the structured message inside a `MESSAGE` text: klog, a JSON
 /// object, or logfmt. Returns `None` for free text.
 pub fn parse_inner(message: &str) -> Option<Inner> {
-    parse_inner_with(message, &mut Interner::default())
+    parse_inner_with(&SharedText::from(message), &mut Interner::default())
 }
 
-/// [`parse_inner`] sharing keys and file names through a parse's interner.
-fn parse_inner_with(message: &str, interner: &mut Interner) -> Option<Inner> {
+/// [`parse_inner`] sharing keys and file names through a parse's interner;
+/// texts of the result are slices of `message` where nothing was unescaped.
+fn parse_inner_with(message: &SharedText, interner: &mut Interner) -> Option<Inner> {
     let first = *message.as_bytes().first()?;
     match first {
         b'I' | b'W' | b'E' | b'F' => klog::parse(message, interner).map(Inner::Klog),
@@ -355,7 +395,7 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool, interner: &mut In
     fields.shrink_to_fit();
     entry.fields = fields;
     entry.inner = entry
-        .text()
+        .shared_text()
         .and_then(|text| parse_inner_with(text, interner));
     entry
 }
@@ -365,7 +405,7 @@ fn lift(raw: Vec<NamedField>, lines: LineSpan, repeated: bool, interner: &mut In
 fn lift_one(entry: &mut Entry, field: &mut NamedField) -> bool {
     match (&*field.name, &mut field.value) {
         ("MESSAGE", Field::Text(text)) if entry.message.is_none() => {
-            entry.message = Some(Message::Text(SharedStr::clone(text)));
+            entry.message = Some(Message::Text(SharedText::from(&**text)));
             true
         }
         ("MESSAGE", Field::Binary(bytes)) if entry.message.is_none() => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::diag::Unparsed;
+use crate::shared::SharedText;
 use crate::time::Timestamp;
 
 /// Text that repeats on many entries (host name, identifier, unit, boot id),
@@ -183,8 +184,9 @@ pub struct LineSpan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Message {
-    /// A UTF-8 message (the usual case).
-    Text(SharedStr),
+    /// A UTF-8 message (the usual case); in text output, a slice of the
+    /// journal file itself rather than a copy.
+    Text(SharedText),
     /// A message that is not valid UTF-8, kept as bytes.
     Binary(Vec<u8>),
 }
@@ -231,8 +233,9 @@ pub enum Field {
 pub struct KeyValue {
     /// The key (shared: keys repeat on every line).
     pub key: SharedStr,
-    /// The value, unquoted and unescaped.
-    pub value: String,
+    /// The value, unquoted and unescaped (a slice of the message when
+    /// there was nothing to unescape).
+    pub value: SharedText,
 }
 
 /// The structured message inside an entry's `MESSAGE`.
@@ -269,8 +272,9 @@ pub struct Klog {
     pub file: SharedStr,
     /// Source line.
     pub line: u32,
-    /// The message: unquoted for the structured form, verbatim otherwise.
-    pub msg: String,
+    /// The message: unquoted for the structured form, verbatim otherwise
+    /// (a slice of the entry's message when there was nothing to unescape).
+    pub msg: SharedText,
     /// Whether the message was the structured form (`"msg" k=v …`).
     pub structured: bool,
     /// The `key=value` pairs of the structured form, in order.
@@ -300,7 +304,7 @@ pub struct Logfmt {
     /// `level=`.
     pub level: Option<Level>,
     /// `msg=`.
-    pub msg: Option<String>,
+    pub msg: Option<SharedText>,
     /// Every other pair, in order (including `time=`/`level=` values that
     /// did not parse).
     pub pairs: Vec<KeyValue>,
@@ -483,6 +487,15 @@ impl Entry {
     /// The message text, when it is text.
     pub fn text(&self) -> Option<&str> {
         self.message.as_ref().and_then(Message::as_text)
+    }
+
+    /// The message text as shared text, when it is text (to slice further
+    /// without copying).
+    pub fn shared_text(&self) -> Option<&SharedText> {
+        match &self.message {
+            Some(Message::Text(text)) => Some(text),
+            _ => None,
+        }
     }
 
     /// The best absolute time: the entry's wall time, else the inner

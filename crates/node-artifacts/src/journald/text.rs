@@ -20,6 +20,7 @@ use crate::journald::model::{
     SyslogStamp, WallTime,
 };
 use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner_with, unparsed};
+use crate::shared::FileBytes;
 use crate::time::Timestamp;
 
 const DAY_SECONDS: i64 = 86_400;
@@ -123,10 +124,11 @@ fn marker_date(text: &[u8]) -> Option<Timestamp> {
 }
 
 pub(super) fn parse(
-    input: &[u8],
+    file: &FileBytes,
     format: JournalFormat,
     options: &ParseOptions,
 ) -> Parsed<Journal> {
+    let input = file.as_bytes();
     let mut journal = Journal {
         format,
         entries: Vec::new(),
@@ -141,7 +143,7 @@ pub(super) fn parse(
         .reserve(memchr::memchr_iter(b'\n', input).count() + 1);
     let mut pending: Option<Pending<'_>> = None;
     let mut boot_id: Option<SharedStr> = None;
-    let mut source = Source::new(input);
+    let mut source = Source::new(file);
 
     for (line_no, line) in lines(input) {
         if let Some(first) = line.first()
@@ -166,7 +168,7 @@ pub(super) fn parse(
             entry.boot_id.clone_from(&boot_id);
             entry.message = Some(source.message(line));
             entry.inner = entry
-                .text()
+                .shared_text()
                 .and_then(|text| parse_inner_with(text, &mut source.interner));
             journal.entries.push(entry);
             continue;
@@ -247,24 +249,27 @@ fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &mut
             None => source.message(pending.first),
         });
         entry.inner = entry
-            .text()
+            .shared_text()
             .and_then(|text| parse_inner_with(text, &mut source.interner));
     }
 }
 
 /// The input, with its UTF-8 validation done once for the whole text, so
-/// that copying a line's pieces out does not validate them again.
+/// that a line's pieces are not validated again, and messages are slices of
+/// the shared file rather than copies.
 struct Source<'a> {
+    file: &'a FileBytes,
     input: &'a [u8],
     text: Option<&'a str>,
     interner: Interner,
 }
 
 impl<'a> Source<'a> {
-    fn new(input: &'a [u8]) -> Self {
+    fn new(file: &'a FileBytes) -> Self {
         Self {
-            input,
-            text: std::str::from_utf8(input).ok(),
+            file,
+            input: file.as_bytes(),
+            text: file.as_str(),
             interner: Interner::default(),
         }
     }
@@ -286,9 +291,14 @@ impl<'a> Source<'a> {
     }
 
     fn message(&self, slice: &'a [u8]) -> Message {
-        match self.str(slice) {
-            Some(text) => Message::Text(text.into()),
-            None => Message::Binary(slice.to_vec()),
+        if let Some(shared) = self.file.text_of(slice) {
+            return Message::Text(shared);
+        }
+        // A file that is not UTF-8 as a whole: its text lines get buffers
+        // of their own.
+        match std::str::from_utf8(slice) {
+            Ok(text) => Message::Text(text.into()),
+            Err(_) => Message::Binary(slice.to_vec()),
         }
     }
 }

@@ -625,7 +625,7 @@ fn value_of(entry: &Entry, name: &str) -> Option<Field> {
         "_PID" if entry.pid.is_some() => text(entry.pid?.to_string()),
         "PRIORITY" if entry.priority.is_some() => text(entry.priority?.to_string()),
         "MESSAGE" if entry.message.is_some() => Some(match entry.message.clone()? {
-            Message::Text(t) => Field::Text(t),
+            Message::Text(t) => Field::Text(t.as_str().into()),
             Message::Binary(b) => Field::Binary(b),
         }),
         _ => entry.field(name).cloned(),
