@@ -38,6 +38,7 @@ use crate::kubelet_config::{self, KubeletConfig};
 use crate::layout::{self, ArtifactKind, BundleMetadata, Coverage, CoverageStatus, FileCoverage};
 use crate::ps::{self, ProcessList};
 use crate::resolv::{self, ResolvConf};
+use crate::shared::FileBytes;
 use crate::storage::{self, DfTable, MountsFile};
 use crate::sysctl::{self, Sysctls};
 use crate::time::Timestamp;
@@ -162,7 +163,7 @@ pub struct SnapshotInput<'a> {
     /// id (`eks_i-…_2025-11-20_0930-UTC_0.7.9.tar.gz`).
     pub name: Option<&'a str>,
     /// Files by root-relative path.
-    pub files: &'a BTreeMap<String, Vec<u8>>,
+    pub files: &'a BTreeMap<String, FileBytes>,
     /// Coverage rows for entries the reader refused.
     pub rejected: &'a [FileCoverage],
     /// The newest file modification time, a fallback collection time.
@@ -187,10 +188,10 @@ impl NodeSnapshot {
     /// Parses every file of a bundle into one snapshot.
     pub fn build(input: SnapshotInput<'_>) -> NodeSnapshot {
         let files = input.files;
-        let lookup = |path: &str| files.get(path).map(Vec::as_slice);
+        let lookup = |path: &str| files.get(path).map(FileBytes::as_bytes);
         let metadata =
             layout::metadata_from(input.name, &lookup).with_file_time(input.newest_file_time);
-        let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_slice())));
+        let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())));
         let reference_time = metadata.collection_time;
 
         let by_kind = group_by_kind(files);
@@ -231,8 +232,8 @@ impl NodeSnapshot {
                     .iter()
                     .flat_map(|&kind| paths(kind))
                     .filter_map(|path| {
-                        local.bytes(files, path, "journald", |bytes| {
-                            journald::parse(bytes, &options)
+                        local.bytes(files, path, "journald", |file| {
+                            journald::parse_file(file, &options)
                         })
                     })
                     .collect();
@@ -386,7 +387,7 @@ impl NodeSnapshot {
     fn finish(
         mut self,
         outcome: Outcome,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: &BTreeMap<String, FileBytes>,
         rejected: &[FileCoverage],
     ) -> NodeSnapshot {
         let mut rows: Vec<FileCoverage> = Vec::with_capacity(files.len() + rejected.len());
@@ -456,13 +457,18 @@ impl Outcome {
     /// Parses a text artifact; invalid UTF-8 is replaced and reported.
     fn text<T, E: fmt::Display>(
         &mut self,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: &BTreeMap<String, FileBytes>,
         path: &str,
         parser: &'static str,
         parse: impl FnOnce(&str) -> Result<Parsed<T>, E>,
     ) -> Option<Artifact<T>> {
-        self.bytes(files, path, parser, |bytes| {
-            let text = String::from_utf8_lossy(bytes);
+        self.bytes(files, path, parser, |file| {
+            let bytes = file.as_bytes();
+            // UTF-8 was checked once, when the file was wrapped.
+            let text = match file.as_str() {
+                Some(text) => std::borrow::Cow::Borrowed(text),
+                None => String::from_utf8_lossy(bytes),
+            };
             let mut parsed = parse(&text)?;
             if let std::borrow::Cow::Owned(_) = text {
                 parsed.diagnostics.push(Diagnostic {
@@ -477,10 +483,10 @@ impl Outcome {
     /// Parses an artifact from its bytes and records its coverage.
     fn bytes<T, E: fmt::Display>(
         &mut self,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: &BTreeMap<String, FileBytes>,
         path: &str,
         parser: &'static str,
-        parse: impl FnOnce(&[u8]) -> Result<Parsed<T>, E>,
+        parse: impl FnOnce(&FileBytes) -> Result<Parsed<T>, E>,
     ) -> Option<Artifact<T>> {
         let content = files.get(path)?;
         match parse(content) {
@@ -532,7 +538,7 @@ fn ok<T>(
 /// else whichever copy exists.
 fn kernel_messages<'a>(
     outcome: &mut Outcome,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &BTreeMap<String, FileBytes>,
     first: &impl Fn(ArtifactKind) -> Option<&'a str>,
 ) -> Option<KernelMessages> {
     let current = first(ArtifactKind::DmesgCurrent)
@@ -588,7 +594,7 @@ fn kernel_messages<'a>(
     })
 }
 
-fn group_by_kind(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<ArtifactKind, Vec<&str>> {
+fn group_by_kind(files: &BTreeMap<String, FileBytes>) -> BTreeMap<ArtifactKind, Vec<&str>> {
     let mut by_kind: BTreeMap<ArtifactKind, Vec<&str>> = BTreeMap::new();
     for path in files.keys() {
         by_kind

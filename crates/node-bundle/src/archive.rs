@@ -24,6 +24,7 @@ use std::io::{self, BufReader, Read};
 use std::rc::Rc;
 
 use flate2::bufread::MultiGzDecoder;
+use node_artifacts::shared::FileBytes;
 use node_artifacts::time::Timestamp;
 
 use crate::root::{detect_root, leading_segments, normalise, resolve_relative, strip_segments};
@@ -382,7 +383,7 @@ impl Collected {
         let mut files = BTreeMap::new();
         for (path, content) in self.files.into_iter().chain(resolved_links) {
             let relative = strip_segments(&path, depth).to_owned();
-            if let Some(replaced) = files.insert(relative, content) {
+            if let Some(replaced) = files.insert(relative, FileBytes::new(content)) {
                 // Like tar itself, the later entry of a path wins; the
                 // earlier one is reported, not silently dropped.
                 self.total_bytes -= replaced.len() as u64;

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use node_artifacts::layout::parse_archive_name;
+use node_artifacts::shared::FileBytes;
 use node_artifacts::time::Timestamp;
 
 use crate::archive::{check_file_size, check_total};
@@ -48,10 +49,15 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleEr
         .first()
         .map_or("", |(path, _)| leading_segments(path, depth))
         .to_owned();
-    let files: BTreeMap<String, Vec<u8>> = walk
+    let files: BTreeMap<String, FileBytes> = walk
         .files
         .into_iter()
-        .map(|(path, content)| (strip_segments(&path, depth).to_owned(), content))
+        .map(|(path, content)| {
+            (
+                strip_segments(&path, depth).to_owned(),
+                FileBytes::new(content),
+            )
+        })
         .collect();
     Ok(BundleFiles {
         source: BundleSource::Directory(path.to_owned()),

@@ -69,6 +69,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use node_artifacts::layout::{self, ArtifactKind, BundleMetadata};
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 use node_artifacts::time::Timestamp;
 use serde::Serialize;
@@ -90,8 +91,9 @@ pub struct BundleFiles {
     /// root (`eks_i-…_0.7.9`, `tmp/eks-log-collector`), or empty.
     pub root_prefix: String,
     /// Every file, by normalised root-relative path (`/` separators, no
-    /// `.` or `..` segments).
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// `.` or `..` segments). The contents are shared with the snapshot's
+    /// models that point into them (journal messages), not copied.
+    pub files: BTreeMap<String, FileBytes>,
     /// Entries refused, with the reason, in input order.
     pub rejected: Vec<Rejected>,
     /// Sum of the sizes of [`files`](Self::files).
@@ -243,7 +245,7 @@ impl std::fmt::Debug for BundleFiles {
 impl BundleFiles {
     /// The content of the file at root-relative `path`.
     pub fn get(&self, path: &str) -> Option<&[u8]> {
-        self.files.get(path).map(Vec::as_slice)
+        self.files.get(path).map(FileBytes::as_bytes)
     }
 
     /// The bundle's metadata: identity from `system/*.txt`, time and
@@ -257,7 +259,7 @@ impl BundleFiles {
     /// The content-derived id of the files (see
     /// [`node_artifacts::layout::snapshot_id`]).
     pub fn snapshot_id(&self) -> String {
-        layout::snapshot_id(self.files.iter().map(|(p, c)| (p.as_str(), c.as_slice())))
+        layout::snapshot_id(self.files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())))
     }
 
     /// Parses every file into a [`NodeSnapshot`] (see
@@ -385,7 +387,7 @@ pub fn read_single_file(
     let mut total = 0;
     let content = directory::read_regular_file(path, limits, &mut total)?;
     let mut files = BTreeMap::new();
-    files.insert(filed_under.to_owned(), content);
+    files.insert(filed_under.to_owned(), FileBytes::new(content));
     Ok(BundleFiles {
         source: BundleSource::SingleFile {
             path: path.to_owned(),

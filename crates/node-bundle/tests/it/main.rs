@@ -13,6 +13,7 @@ use std::path::Path;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use node_artifacts::shared::FileBytes;
 use node_bundle::{
     BundleError, BundleFiles, BundleSource, Limit, Limits, RejectReason, Rejected, read_dir,
     read_path, read_single_file, read_tar_gz,
@@ -347,7 +348,7 @@ fn hostile_entries_are_refused() {
             "system/late.txt"
         ]
     );
-    assert!(bundle.files.values().all(|c| c == ok));
+    assert!(bundle.files.values().all(|c| *c == *ok));
     assert_eq!(bundle.total_bytes, 25);
     check_rejected(&bundle, "../etc/passwd", RejectReason::PathTraversal);
     check_rejected(
@@ -619,9 +620,9 @@ fn directory_and_archive_read_the_same() {
     let from_archive = read_path(&archive_path, &Limits::default()).unwrap();
     let from_stream = read_tar_gz(&tar_gz[..], None, &Limits::default()).unwrap();
 
-    let expect: BTreeMap<String, Vec<u8>> = sample_tree()
+    let expect: BTreeMap<String, FileBytes> = sample_tree()
         .into_iter()
-        .map(|(p, c)| (p.to_owned(), c.to_vec()))
+        .map(|(p, c)| (p.to_owned(), FileBytes::from(c)))
         .collect();
     for bundle in [&from_dir, &from_parent, &from_archive, &from_stream] {
         assert_eq!(bundle.files, expect);
