@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use analysis::trace::{Flow, FlowProtocol, TraceOptions, Tracer};
 use libfuzzer_sys::fuzz_target;
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 
 fuzz_target!(|data: &[u8]| {
@@ -18,9 +19,9 @@ fuzz_target!(|data: &[u8]| {
         None => (data, &[][..]),
     };
     let mut files = BTreeMap::new();
-    files.insert("networking/iptables-save.txt".to_owned(), rules.to_vec());
-    files.insert("networking/ip6tables-save.txt".to_owned(), rules.to_vec());
-    files.insert("networking/iproute.txt".to_owned(), routes.to_vec());
+    files.insert("networking/iptables-save.txt".to_owned(), FileBytes::from(rules));
+    files.insert("networking/ip6tables-save.txt".to_owned(), FileBytes::from(rules));
+    files.insert("networking/iproute.txt".to_owned(), FileBytes::from(routes));
     let snapshot = NodeSnapshot::build(SnapshotInput {
         name: None,
         files: &files,

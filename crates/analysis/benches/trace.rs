@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use analysis::trace::{Flow, FlowProtocol, TraceOptions, Tracer};
 use criterion::{Criterion, criterion_group, criterion_main};
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 
 const ROUTES: &str = "default via 192.168.0.1 dev eth0 proto dhcp src 192.168.30.117 metric 512
@@ -25,12 +26,9 @@ fn snapshot() -> NodeSnapshot {
     let mut files = BTreeMap::new();
     files.insert(
         "networking/iptables-save.txt".to_owned(),
-        fixture_gen::iptables::kube_proxy_ruleset(5_000, 3).into_bytes(),
+        FileBytes::new(fixture_gen::iptables::kube_proxy_ruleset(5_000, 3).into_bytes()),
     );
-    files.insert(
-        "networking/iproute.txt".to_owned(),
-        ROUTES.as_bytes().to_vec(),
-    );
+    files.insert("networking/iproute.txt".to_owned(), FileBytes::from(ROUTES));
     NodeSnapshot::build(SnapshotInput {
         name: None,
         files: &files,

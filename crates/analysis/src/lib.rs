@@ -17,14 +17,15 @@
 //! use std::collections::BTreeMap;
 //!
 //! use analysis::trace::{Flow, FlowProtocol, Outcome, TraceOptions};
+//! use node_artifacts::shared::FileBytes;
 //! use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 //!
 //! let rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 //! let routes = "default via 10.0.0.1 dev eth0\n\
 //!               local 10.0.0.10 dev eth0 table local proto kernel scope host src 10.0.0.10\n";
 //! let mut files = BTreeMap::new();
-//! files.insert("networking/iptables-save.txt".to_owned(), rules.as_bytes().to_vec());
-//! files.insert("networking/iproute.txt".to_owned(), routes.as_bytes().to_vec());
+//! files.insert("networking/iptables-save.txt".to_owned(), FileBytes::from(rules));
+//! files.insert("networking/iproute.txt".to_owned(), FileBytes::from(routes));
 //! let snapshot = NodeSnapshot::build(SnapshotInput {
 //!     name: None,
 //!     files: &files,

@@ -11,12 +11,15 @@ use std::time::Instant;
 
 use findings::{Context, check};
 use fixture_gen::bundle::{BundleScale, large_bundle};
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 
 fn main() -> std::io::Result<()> {
-    let files: BTreeMap<String, Vec<u8>> =
-        large_bundle(42, BundleScale::LARGE).into_iter().collect();
-    let bytes: usize = files.values().map(Vec::len).sum();
+    let files: BTreeMap<String, FileBytes> = large_bundle(42, BundleScale::LARGE)
+        .into_iter()
+        .map(|(path, content)| (path, FileBytes::new(content)))
+        .collect();
+    let bytes: usize = files.values().map(|content| content.len()).sum();
     let name = "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9";
     let started = Instant::now();
     let snapshot = NodeSnapshot::build(SnapshotInput {

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use node_artifacts::iptables::kube::Service;
 use node_artifacts::iptables::{Rule, Ruleset};
 use node_artifacts::layout::CoverageStatus;
+use node_artifacts::shared::FileBytes;
 use node_artifacts::time::Timestamp;
 use regex::RegexBuilder;
 use serde_json::Value;
@@ -59,7 +60,12 @@ pub fn summary(loaded: &Loaded) -> SnapshotSummary {
                     unparsed_lines,
                 } => (*lines, *unparsed_lines, Some(parser.clone())),
                 _ => (
-                    count_lines(loaded.files.get(&row.path).map_or(&[][..], Vec::as_slice)),
+                    count_lines(
+                        loaded
+                            .files
+                            .get(&row.path)
+                            .map_or(&[][..], FileBytes::as_bytes),
+                    ),
                     0,
                     None,
                 ),
@@ -654,7 +660,7 @@ pub fn read_lines(
             }
         },
     };
-    let content = loaded.files.get(path).map_or(&[][..], Vec::as_slice);
+    let content = loaded.files.get(path).map_or(&[][..], FileBytes::as_bytes);
     let text = String::from_utf8_lossy(content);
     let all: Vec<&str> = text.lines().collect();
     let total = all.len();

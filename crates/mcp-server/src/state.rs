@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use findings::{Context, Report};
 use node_artifacts::layout::{self, BundleMetadata};
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::NodeSnapshot;
 use node_bundle::{BundleFiles, Limits};
 use serde::{Deserialize, Serialize};
@@ -39,8 +40,9 @@ pub struct Loaded {
     pub snapshot: NodeSnapshot,
     /// The findings report, computed once at load.
     pub report: Report,
-    /// The bundle's files as read, by root-relative path.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// The bundle's files as read, by root-relative path (shared with the
+    /// snapshot's journal messages, not a second copy).
+    pub files: BTreeMap<String, FileBytes>,
     /// The bundle's name (archive or directory), when known.
     pub name: Option<String>,
     /// The source key the snapshot was loaded from (a canonical path).

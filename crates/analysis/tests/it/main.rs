@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use findings::{Context, Report};
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 use node_bundle::Limits;
 
@@ -44,12 +45,12 @@ pub(crate) fn report(snapshot: &NodeSnapshot) -> Report {
 /// A snapshot of the given files (bundle path → fixture file under
 /// `fixtures/`).
 pub(crate) fn snapshot_of(files: &[(&str, &str)]) -> NodeSnapshot {
-    let files: BTreeMap<String, Vec<u8>> = files
+    let files: BTreeMap<String, FileBytes> = files
         .iter()
         .map(|(path, fixture)| {
             let content = std::fs::read(fixtures().join(fixture))
                 .unwrap_or_else(|error| panic!("{fixture}: {error}"));
-            ((*path).to_owned(), content)
+            ((*path).to_owned(), FileBytes::new(content))
         })
         .collect();
     NodeSnapshot::build(SnapshotInput {

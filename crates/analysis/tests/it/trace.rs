@@ -189,7 +189,9 @@ fn generated_ruleset_uses_the_index() {
     let mut files = std::collections::BTreeMap::new();
     files.insert(
         "networking/iptables-save.txt".to_owned(),
-        fixture_gen::iptables::kube_proxy_ruleset(500, 3).into_bytes(),
+        node_artifacts::shared::FileBytes::from(
+            fixture_gen::iptables::kube_proxy_ruleset(500, 3).into_bytes(),
+        ),
     );
     let snapshot =
         node_artifacts::snapshot::NodeSnapshot::build(node_artifacts::snapshot::SnapshotInput {
@@ -371,10 +373,10 @@ mod prop {
             local in any::<bool>(),
         ) {
             let mut files = BTreeMap::new();
-            files.insert("networking/iptables-save.txt".to_owned(), ruleset(&rules).into_bytes());
+            files.insert("networking/iptables-save.txt".to_owned(), ruleset(&rules).into_bytes().into());
             files.insert(
                 "networking/iproute.txt".to_owned(),
-                b"default via 10.0.0.1 dev eth0\nlocal 10.0.0.10 dev eth0 table local proto kernel scope host src 10.0.0.10\n".to_vec(),
+                b"default via 10.0.0.1 dev eth0\nlocal 10.0.0.10 dev eth0 table local proto kernel scope host src 10.0.0.10\n".to_vec().into(),
             );
             let snapshot = NodeSnapshot::build(SnapshotInput {
                 name: None,

@@ -176,7 +176,7 @@ fn findings_on_dmesg(bytes: Vec<u8>) -> Vec<Finding> {
 
     use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 
-    let files = BTreeMap::from([("kernel/dmesg.current".to_owned(), bytes)]);
+    let files = BTreeMap::from([("kernel/dmesg.current".to_owned(), bytes.into())]);
     let snapshot = NodeSnapshot::build(SnapshotInput {
         name: None,
         files: &files,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
 
 use crate::{Context, check};
@@ -51,9 +52,13 @@ fn scenario_files() -> Vec<BTreeMap<String, Vec<u8>>> {
 }
 
 fn run(files: &BTreeMap<String, Vec<u8>>) {
+    let files: BTreeMap<String, FileBytes> = files
+        .iter()
+        .map(|(path, content)| (path.clone(), FileBytes::from(content.as_slice())))
+        .collect();
     let snapshot = NodeSnapshot::build(SnapshotInput {
         name: Some("eks_i-0123456789abcdef0_2025-11-24_1126-UTC_0.7.9"),
-        files,
+        files: &files,
         rejected: &[],
         newest_file_time: None,
     });
