@@ -4,6 +4,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -74,6 +75,18 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
+/// Every failure JRN003 counts contains (case-insensitively) one of these:
+/// each of [`FAILURES`] does.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN003",
+    words: &[
+        "updating node status",
+        "update node status",
+        "update lease",
+        "ensure lease exists",
+    ],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
@@ -81,7 +94,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::new("process", "kubelet"));
     let mut evidence = Vec::new();
     let (mut count, mut last_err, mut last_time) = (0u64, None, None);
-    for entry in &journal.value.entries {
+    for entry in cx.journal_entries(journal, &NEEDLES) {
         if !util::mentions(entry, &["pdat", "lease"]) {
             continue;
         }
@@ -95,10 +108,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             continue;
         }
         count += 1;
-        last_err = util::kv(klog, "err").map(str::to_owned);
+        last_err = util::kv(klog, "err");
         last_time = entry.best_time().or(last_time);
         builder = builder.seen(entry.best_time());
-        evidence.push(util::entry_evidence(journal, entry));
+        evidence.push(entry);
     }
     if count == 0 {
         return;
@@ -119,7 +132,11 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     }
     acc.push(
         builder
-            .evidence_all(util::sample(evidence, 10))
+            .evidence_all(
+                util::sample(evidence, 10)
+                    .into_iter()
+                    .map(|entry| util::entry_evidence(journal, entry)),
+            )
             .severity(if ongoing {
                 Severity::High
             } else {

@@ -9,6 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -78,10 +79,17 @@ struct PerPod {
     containerd: Vec<Evidence>,
 }
 
+/// Every kubelet entry JRN009 reads is `Failed to create sandbox for pod`
+/// (case-insensitively); every containerd entry begins `RunPodSandbox for`.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN009",
+    words: &["Failed to create sandbox for pod", "RunPodSandbox for"],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut pods: BTreeMap<String, PerPod> = BTreeMap::new();
     if let Some(journal) = util::kubelet_journal(cx) {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             let Some(klog) = util::klog(entry) else {
                 continue;
             };
@@ -104,7 +112,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     }
     let kubelet_counted = !pods.is_empty();
     if let Some(journal) = util::containerd_journal(cx) {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             let Some(logfmt) = util::logfmt(entry) else {
                 continue;
             };
