@@ -166,6 +166,14 @@ impl<'a> RuleContext<'a> {
         }
     }
 
+    /// The same context without the journal index: rules visit every
+    /// journal entry (the reference the index's tests compare with).
+    #[cfg(test)]
+    pub(crate) fn unindexed(mut self) -> Self {
+        self.journal_index = LazyJournalIndex::unindexed();
+        self
+    }
+
     /// Builds the indexes the rules of this run share now, rather than in
     /// the first rule that needs them (for timing them apart).
     pub fn prepare(&self) {

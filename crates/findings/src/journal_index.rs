@@ -3,32 +3,42 @@
 //! The journal rules each look for a few phrases among hundreds of
 //! thousands of kubelet and containerd entries. Scanning every entry once
 //! per rule made them the bulk of a check over a large bundle, so each rule
-//! declares its phrases ([`Needles`]) and the run builds, on first use, one
-//! index for all of them: a single Aho-Corasick pass over every entry's raw
-//! `MESSAGE` that records, for each declared set of needles, the positions
-//! of the entries that mention one of them. A rule then visits only those
+//! declares what it looks for ([`Needles`]) and the run builds, on first
+//! use, one index for all of them: a single Aho-Corasick pass over every
+//! entry's raw `MESSAGE` that records, for each declared set of needles, the
+//! positions of the entries that match it. A rule then visits only those
 //! entries ([`JournalIndex::entries`]), in journal order, and still decides
 //! on the parsed fields exactly as before.
 //!
 //! # Invariant: the index is a prefilter, never a filter
 //!
-//! For every rule, every entry the rule acts on is among its candidates:
+//! For every rule, every entry the rule acts on is among its candidates.
+//! Each rule's needles are derived from its own first test and documented
+//! next to the rule; the tests (`journal_index/tests.rs`) run every rule
+//! with and without the index over every fixture case, every scenario
+//! bundle and generated journals, and require the same findings. What makes
+//! it hold:
 //!
-//! - needles match ASCII case-insensitively, so a rule's case-sensitive and
-//!   case-insensitive tests are both covered;
-//! - a needle is plain text without the characters that quoting escapes in
-//!   klog, logfmt or JSON messages (`"`, `\`, control characters), so a
-//!   needle found in a parsed field (an unquoted substring of the message)
+//! - [`Needles::words`] match case-sensitively anywhere in the raw message:
+//!   exactly the entries `mentions(entry, words)` accepts, the test most
+//!   journal rules begin with (and keep). A word is printable ASCII without
+//!   `"` or `\`, which klog, logfmt and JSON quoting leave as they are, so
+//!   a word found in a parsed field (an unquoted substring of the message)
 //!   is found in the raw message;
+//! - [`Needles::klog_prefixes`] are for rules whose first test is an ASCII
+//!   case-insensitive test of the start of the klog message: for a klog
+//!   entry the index compares them with the message as written after the
+//!   header (`…file:line] `), past an opening quote; when a `\` (an escape)
+//!   is among the bytes compared, the entry is a candidate;
 //! - an entry without a text message (binary `MESSAGE`, or none) is a
 //!   candidate of every set;
 //! - a set the index does not know (not in [`crate::rules::journal_needles`])
-//!   yields every entry.
+//!   yields every entry, as does a journal of another snapshot.
 //!
-//! Each rule's needles are documented next to the test they prefilter, and
-//! `tests/it/journal_index.rs` checks the invariant over every fixture and
-//! scenario journal. Building the index splits each large journal among the
-//! machine's cores; the result does not depend on the split.
+//! The words are matched case-sensitively so that the automaton can use its
+//! SIMD prefilter; matching them ASCII case-insensitively made the pass
+//! about a quarter slower. Building the index splits each large journal among
+//! the machine's cores; the result does not depend on the split.
 
 use std::sync::OnceLock;
 
@@ -36,15 +46,18 @@ use aho_corasick::{AhoCorasick, Input, MatchKind};
 use node_artifacts::journald::{Entry, Inner, Journal};
 use node_artifacts::snapshot::{Artifact, NodeSnapshot};
 
-/// The phrases one rule (or one test of a rule) looks for in journal
-/// messages: every entry it acts on contains at least one of them, ASCII
-/// case-insensitively, in its raw `MESSAGE`.
+/// What one rule (or one test of a rule) looks for in journal messages:
+/// every entry it acts on contains one of the [`words`](Needles::words)
+/// in its raw `MESSAGE`, or is a klog entry whose message starts with one
+/// of the [`klog_prefixes`](Needles::klog_prefixes).
 #[derive(Debug)]
 pub(crate) struct Needles {
     /// The rule code (with a suffix when a rule has several sets).
     pub(crate) name: &'static str,
-    /// The phrases.
+    /// Phrases matched case-sensitively anywhere in the raw message.
     pub(crate) words: &'static [&'static str],
+    /// Prefixes of the klog message, matched ASCII case-insensitively.
+    pub(crate) klog_prefixes: &'static [&'static str],
 }
 
 /// Entries with fewer entries than this are indexed on one thread.
@@ -61,11 +74,24 @@ pub(crate) struct JournalIndex {
     boot_starts: Vec<usize>,
 }
 
+/// Whether `needle` can be looked for in raw messages: non-empty printable
+/// ASCII without the characters quoting escapes.
+pub(crate) fn well_formed(needle: &str) -> bool {
+    !needle.is_empty()
+        && needle
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\' || byte == b' ')
+}
+
 /// The compiled needles of the registry.
 struct Matcher {
-    automaton: AhoCorasick,
-    /// For each pattern of the automaton, the sets (bit per set) it belongs to.
+    /// All words of all sets (`None` when no set has words).
+    automaton: Option<AhoCorasick>,
+    /// For each pattern of the automaton, the sets (bit per set) it counts
+    /// for: its own and those of the patterns that are its prefixes.
     sets_of_pattern: Vec<u64>,
+    /// Every klog prefix with the sets (bit per set) it belongs to.
+    prefixes: Vec<(&'static str, u64)>,
     /// Every registered set.
     all_sets: u64,
     sets: usize,
@@ -77,47 +103,48 @@ impl Matcher {
         if registry.is_empty() || registry.len() > 64 {
             return None;
         }
-        let mut patterns: Vec<String> = Vec::new();
-        let mut sets_of_pattern: Vec<u64> = Vec::new();
+        let mut patterns: Vec<&'static str> = Vec::new();
+        let mut own_sets: Vec<u64> = Vec::new();
+        let mut prefixes: Vec<(&'static str, u64)> = Vec::new();
         for (set, needles) in registry.iter().enumerate() {
-            for word in needles.words {
-                debug_assert!(
-                    !word.is_empty()
-                        && word
-                            .bytes()
-                            .all(|b| b != b'"' && b != b'\\' && !b.is_ascii_control()),
-                    "{}: needle {word:?} is empty or has a character quoting escapes",
-                    needles.name
-                );
-                let word = word.to_ascii_lowercase();
+            for &word in needles.words {
+                debug_assert!(well_formed(word), "{}: needle {word:?}", needles.name);
                 match patterns.iter().position(|known| *known == word) {
-                    Some(at) => sets_of_pattern[at] |= 1 << set,
+                    Some(at) => own_sets[at] |= 1 << set,
                     None => {
                         patterns.push(word);
-                        sets_of_pattern.push(1 << set);
+                        own_sets.push(1 << set);
                     }
                 }
+            }
+            for &prefix in needles.klog_prefixes {
+                debug_assert!(well_formed(prefix), "{}: prefix {prefix:?}", needles.name);
+                prefixes.push((prefix, 1 << set));
             }
         }
         // A search finds, at each position, the longest pattern starting
         // there; the shorter ones starting there are its prefixes, so a
         // pattern also counts for the sets of its prefixes.
-        let prefixes: Vec<u64> = patterns
+        let sets_of_pattern: Vec<u64> = patterns
             .iter()
             .map(|long| {
                 patterns
                     .iter()
-                    .zip(&sets_of_pattern)
-                    .filter(|(short, _)| long.starts_with(short.as_str()))
+                    .zip(&own_sets)
+                    .filter(|(short, _)| long.starts_with(**short))
                     .fold(0, |sets, (_, of)| sets | of)
             })
             .collect();
-        let sets_of_pattern = prefixes;
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(true)
-            .build(&patterns)
-            .ok()?;
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&patterns)
+                    .ok()?,
+            )
+        };
         let all_sets = if registry.len() == 64 {
             u64::MAX
         } else {
@@ -126,6 +153,7 @@ impl Matcher {
         Some(Matcher {
             automaton,
             sets_of_pattern,
+            prefixes,
             all_sets,
             sets: registry.len(),
         })
@@ -136,19 +164,31 @@ impl Matcher {
         let Some(text) = entry.text() else {
             return self.all_sets;
         };
-        // Rules read a klog entry through its parsed message and key/value
-        // pairs, which follow the header's `]` (the first one: the header
-        // is `L MMDD hh:mm:ss.uuuuuu tid file:line]`); the header is a
-        // third of a kubelet line.
-        let start = match &entry.inner {
-            Some(Inner::Klog(_)) => memchr::memchr(b']', text.as_bytes()).unwrap_or(0),
-            _ => 0,
-        };
         let mut sets = 0;
-        let mut input = Input::new(text).span(start..text.len());
+        // The klog message follows the header's first `]` and a space (the
+        // header is `L MMDD hh:mm:ss.uuuuuu tid file:line]`, as the klog
+        // parser reads it), quoted when the line is structured.
+        if !self.prefixes.is_empty()
+            && let Some(Inner::Klog(_)) = &entry.inner
+            && let Some(bracket) = memchr::memchr(b']', text.as_bytes())
+        {
+            let body = text.as_bytes().get(bracket + 2..).unwrap_or_default();
+            let body = body.strip_prefix(b"\"").unwrap_or(body);
+            for (prefix, of) in &self.prefixes {
+                if let Some(head) = body.get(..prefix.len())
+                    && (head.eq_ignore_ascii_case(prefix.as_bytes()) || head.contains(&b'\\'))
+                {
+                    sets |= of;
+                }
+            }
+        }
+        let Some(automaton) = &self.automaton else {
+            return sets;
+        };
+        let mut input = Input::new(text);
         // Every position where a pattern starts, not only the
         // non-overlapping matches: restart one byte after each match.
-        while let Some(found) = self.automaton.find(input.clone()) {
+        while let Some(found) = automaton.find(input.clone()) {
             sets |= self.sets_of_pattern[found.pattern().as_usize()];
             if sets == self.all_sets || found.start() + 1 >= text.len() {
                 break;
@@ -375,9 +415,19 @@ impl<'a> Iterator for Positioned<'a> {
 pub(crate) struct LazyJournalIndex(OnceLock<JournalIndex>);
 
 impl LazyJournalIndex {
+    /// An index that knows no journal: every rule visits every entry, as
+    /// before the index existed (the reference the tests compare with).
+    #[cfg(test)]
+    pub(crate) fn unindexed() -> Self {
+        Self(OnceLock::from(JournalIndex::default()))
+    }
+
     /// The index, building it now if this is the first call.
     pub(crate) fn get(&self, snapshot: &NodeSnapshot) -> &JournalIndex {
         self.0
             .get_or_init(|| JournalIndex::build(snapshot, crate::rules::journal_needles()))
     }
 }
+
+#[cfg(test)]
+mod tests;

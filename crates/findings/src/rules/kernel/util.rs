@@ -118,12 +118,14 @@ pub(super) fn times(n: usize) -> String {
 pub(crate) static POD_NEEDLES: Needles = Needles {
     name: "KRN001-pods",
     words: &["podUID", "RunPodSandbox for"],
+    klog_prefixes: &[],
 };
 
 /// Every entry [`kubelet_ooms`] reads is kubelet's `Got sys oom event`.
 pub(crate) static OOM_NEEDLES: Needles = Needles {
     name: "KRN001-oom",
     words: &["Got sys oom event"],
+    klog_prefixes: &[],
 };
 
 /// The names (`namespace/name`) of the pods with the UIDs in `wanted`, from

@@ -89,6 +89,7 @@ fn image_pull(entry: &Entry) -> bool {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN005",
     words: &["Unauthorized", "credentials", "401"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

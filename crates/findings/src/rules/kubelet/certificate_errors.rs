@@ -109,6 +109,7 @@ fn describe(kind: &str) -> &'static str {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN004",
     words: &["x509: certificate"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

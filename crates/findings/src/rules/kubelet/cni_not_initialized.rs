@@ -96,21 +96,18 @@ fn ready(entry: &Entry) -> bool {
     })
 }
 
-/// Every entry [`not_ready`] accepts contains one of these
-/// (case-insensitively).
+/// Every entry [`not_ready`] accepts mentions one of these (its first test).
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN008",
-    words: &[
-        "cni plugin not initialized",
-        "NetworkPluginNotReady",
-        "failed to load cni",
-    ],
+    words: &["cni", "CNI", "NetworkPluginNotReady"],
+    klog_prefixes: &[],
 };
 
 /// Every entry [`ready`] accepts contains one of these.
 pub(crate) static READY_NEEDLES: Needles = Needles {
     name: "JRN008-ready",
     words: &["just became ready", "NodeReady"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

@@ -80,6 +80,7 @@ struct PerProbe {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN012",
     words: &["containerName"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

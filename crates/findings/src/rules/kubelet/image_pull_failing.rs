@@ -148,18 +148,16 @@ fn reason(texts: &[&str]) -> &'static str {
     }
 }
 
-/// Every pull failure JRN007 reports contains one of these: its klog and
-/// logfmt tests each look for one (`PullImage from image service failed`,
-/// `Failed to pull image`, `ErrImagePull`, `ImagePullBackOff`,
-/// `PullImage … failed`, `failed to pull and unpack image`).
+/// Every pull failure JRN007 reports passes one of the tests of
+/// [`pull_failure`], each of which needs one of these: a klog message
+/// containing `PullImage from image service failed` or equal (in any case)
+/// to `Failed to pull image`, an `err` containing `ErrImagePull` or
+/// `ImagePullBackOff`, a logfmt message `PullImage … failed` or an `error`
+/// containing `failed to pull and unpack image`.
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN007",
-    words: &[
-        "PullImage",
-        "ImagePull",
-        "failed to pull image",
-        "pull and unpack image",
-    ],
+    words: &["PullImage", "ImagePull", "pull and unpack image"],
+    klog_prefixes: &["Failed to pull image"],
 };
 
 const NO_REASON: &str = "see the error text";

@@ -99,6 +99,7 @@ fn systemd_exit(entry: &Entry) -> bool {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN002",
     words: &["Started kubelet", "kubelet.service: "],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

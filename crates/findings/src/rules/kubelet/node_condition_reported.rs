@@ -100,6 +100,7 @@ struct State {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN011",
     words: &["Node became not ready", "Recording event message for node"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

@@ -75,16 +75,11 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
-/// Every failure JRN003 counts contains (case-insensitively) one of these:
-/// each of [`FAILURES`] does.
+/// Every entry JRN003 reads mentions one of these (its first test).
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN003",
-    words: &[
-        "updating node status",
-        "update node status",
-        "update lease",
-        "ensure lease exists",
-    ],
+    words: &["pdat", "lease"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

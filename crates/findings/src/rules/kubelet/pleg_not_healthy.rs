@@ -65,6 +65,7 @@ pub(crate) static RULE: Rule = Rule {
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN001",
     words: &["PLEG"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

@@ -79,11 +79,13 @@ struct PerPod {
     containerd: Vec<Evidence>,
 }
 
-/// Every kubelet entry JRN009 reads is `Failed to create sandbox for pod`
-/// (case-insensitively); every containerd entry begins `RunPodSandbox for`.
+/// Every kubelet entry JRN009 reads is a klog entry whose message is (in
+/// any case) `Failed to create sandbox for pod`; every containerd entry has
+/// a logfmt message beginning `RunPodSandbox for`.
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN009",
-    words: &["Failed to create sandbox for pod", "RunPodSandbox for"],
+    words: &["RunPodSandbox for"],
+    klog_prefixes: &["Failed to create sandbox for pod"],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {

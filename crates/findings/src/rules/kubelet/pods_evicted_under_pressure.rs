@@ -99,10 +99,12 @@ struct PerResource<'a> {
     resource_names: Vec<&'a str>,
 }
 
-/// Every entry JRN006 reads begins (case-insensitively) with this.
+/// Every entry JRN006 reads is a klog entry whose message begins (in any
+/// case) with this.
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN006",
-    words: &["Eviction manager:"],
+    words: &[],
+    klog_prefixes: &["Eviction manager:"],
 };
 
 /// The node condition events JRN006 quotes are kubelet's
@@ -110,6 +112,7 @@ pub(crate) static NEEDLES: Needles = Needles {
 pub(crate) static EVENT_NEEDLES: Needles = Needles {
     name: "JRN006-events",
     words: &["Recording event message for node"],
+    klog_prefixes: &[],
 };
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
