@@ -309,7 +309,11 @@ impl JournalIndex {
             Some(postings) => Positions::Indexed(postings.iter()),
             None => Positions::All(0..entries.len()),
         };
-        Candidates { entries, positions }
+        Candidates {
+            entries,
+            positions,
+            needles,
+        }
     }
 }
 
@@ -335,6 +339,7 @@ fn boot_start(journal: &Journal) -> usize {
 pub(crate) struct Candidates<'a> {
     entries: &'a [Entry],
     positions: Positions<'a>,
+    needles: &'static Needles,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +363,15 @@ impl<'a> Candidates<'a> {
             Positions::All(range) => Positions::All(range.start.max(start)..range.end),
         };
         self
+    }
+
+    /// Whether `mentions(entry, self.needles.words)` is known to hold for
+    /// every entry yielded: the candidates come from the index and the set
+    /// has no klog prefixes. A rule whose first test is that `mentions`
+    /// skips it then; without the index (an unknown journal, or the tests'
+    /// reference run) it still tests every entry.
+    pub(crate) fn mention_words(&self) -> bool {
+        matches!(self.positions, Positions::Indexed(_)) && self.needles.klog_prefixes.is_empty()
     }
 
     /// The candidates with their positions in the journal.

@@ -99,8 +99,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::new("process", "kubelet"));
     let mut evidence = Vec::new();
     let mut last_msg = None;
-    for entry in cx.journal_entries(journal, &NEEDLES) {
-        if !util::mentions(entry, &["Unauthorized", "credentials", "401"])
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry)
             || util::klog(entry).is_none()
             || !util::texts(entry).any(unauthorized)
             || image_pull(entry)

@@ -9,7 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
-use crate::journal_index::Needles;
+use crate::journal_index::{Candidates, Needles};
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -72,9 +72,10 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
-/// Whether the entry says the CNI is not ready.
-fn not_ready(entry: &Entry) -> bool {
-    if !util::mentions(entry, &["cni", "CNI", "NetworkPluginNotReady"]) {
+/// Whether the entry, a candidate of `candidates`, says the CNI is not
+/// ready.
+fn not_ready(candidates: &Candidates<'_>, entry: &Entry) -> bool {
+    if !util::mentions_words(candidates, &NEEDLES, entry) {
         return false;
     }
     [
@@ -124,11 +125,13 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     // Entries without a time are ordered within their own journal only.
     let mut undated_unrecovered = false;
     for journal in &journals {
-        let not_ready: Vec<(usize, &Entry)> = cx
+        let candidates = cx
             .journal_entries(journal, &NEEDLES)
-            .since(cx.boot_start(journal))
+            .since(cx.boot_start(journal));
+        let not_ready: Vec<(usize, &Entry)> = candidates
+            .clone()
             .positioned()
-            .filter(|(_, entry)| not_ready(entry))
+            .filter(|(_, entry)| not_ready(&candidates, entry))
             .collect();
         let Some(&(last, last_entry)) = not_ready.last() else {
             continue;

@@ -89,8 +89,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::new("process", "kubelet"));
     let mut evidence = Vec::new();
     let (mut count, mut last_err, mut last_time) = (0u64, None, None);
-    for entry in cx.journal_entries(journal, &NEEDLES) {
-        if !util::mentions(entry, &["pdat", "lease"]) {
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry) {
             continue;
         }
         let Some(klog) = util::klog(entry) else {

@@ -75,8 +75,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::node());
     let mut count = 0u64;
     let mut longest: Option<(f64, String)> = None;
-    for entry in cx.journal_entries(journal, &NEEDLES) {
-        if !util::mentions(entry, &["PLEG"]) {
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry) {
             continue;
         }
         let Some(klog) = util::klog(entry) else {

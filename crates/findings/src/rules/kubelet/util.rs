@@ -10,6 +10,7 @@ use node_artifacts::vpc_cni::{CniLog, CniLogEntry};
 
 use crate::context::RuleContext;
 use crate::finding::Evidence;
+use crate::journal_index::{Candidates, Needles};
 
 /// One microsecond-based minute.
 pub(crate) const MINUTE_US: i64 = 60 * 1_000_000;
@@ -89,6 +90,17 @@ pub(crate) fn mentions(entry: &Entry, needles: &[&str]) -> bool {
     entry
         .text()
         .is_none_or(|text| needles.iter().any(|needle| text.contains(needle)))
+}
+
+/// Whether `entry`, a candidate of `candidates`, passes
+/// `mentions(entry, needles.words)`: known without looking when the index
+/// produced the candidates ([`Candidates::mention_words`]).
+pub(crate) fn mentions_words(
+    candidates: &Candidates<'_>,
+    needles: &Needles,
+    entry: &Entry,
+) -> bool {
+    candidates.mention_words() || mentions(entry, needles.words)
 }
 
 /// Whether any parsed text of the entry contains `needle`, ASCII
