@@ -82,9 +82,7 @@ fn image_after_phrase(text: &str) -> Option<&str> {
     ] {
         for (at, _) in text.match_indices(phrase) {
             let rest = text[at + phrase.len()..].trim_start_matches(['\\', '"']);
-            let end = rest
-                .find(|c| matches!(c, '\\' | '"' | ' ' | ','))
-                .unwrap_or(rest.len());
+            let end = rest.find(['\\', '"', ' ', ',']).unwrap_or(rest.len());
             let reference = &rest[..end];
             // A reference has a registry or repository path, a tag or a digest.
             if reference.len() > 2 && (reference.contains('/') || reference.contains(':')) {
@@ -226,7 +224,7 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        assert_eq!(image_after_phrase(input).as_deref(), expect, "{input}");
+        assert_eq!(image_after_phrase(input), expect, "{input}");
     }
 
     #[test]
