@@ -112,9 +112,6 @@ fn warm_up<'a>(
     let needed = |need: codes::Need| rules.iter().any(|rule| rule.needs.contains(&need));
     let snapshot = rule_context.snapshot;
     let mut jobs: Vec<WarmUp<'a>> = Vec::new();
-    if !snapshot.journals.is_empty() {
-        jobs.push(Box::new(|| rule_context.prepare()));
-    }
     if needed(codes::Need::Iptables) && snapshot.iptables.is_some() {
         jobs.push(Box::new(move || {
             snapshot.kube_view();
@@ -129,6 +126,11 @@ fn warm_up<'a>(
                 dump.value.table.counts_by_protocol();
             }
         }));
+    }
+    // Last: it splits itself across the cores, filling whatever the
+    // single-threaded jobs above leave idle.
+    if !snapshot.journals.is_empty() {
+        jobs.push(Box::new(|| rule_context.prepare()));
     }
     jobs
 }
