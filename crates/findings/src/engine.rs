@@ -129,7 +129,11 @@ fn warm_up<'a>(
     }
     // Last: it splits itself across the cores, filling whatever the
     // single-threaded jobs above leave idle.
-    if !snapshot.journals.is_empty() {
+    let journals = [
+        node_artifacts::layout::ArtifactKind::KubeletJournal,
+        node_artifacts::layout::ArtifactKind::ContainerdJournal,
+    ];
+    if journals.into_iter().any(|kind| snapshot.journal(kind).is_some()) {
         jobs.push(Box::new(|| rule_context.prepare()));
     }
     jobs

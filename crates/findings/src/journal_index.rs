@@ -44,6 +44,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 use node_artifacts::journald::{Entry, Inner, Journal};
+use node_artifacts::layout::ArtifactKind;
 use node_artifacts::snapshot::{Artifact, NodeSnapshot};
 
 /// What one rule (or one test of a rule) looks for in journal messages:
@@ -70,7 +71,8 @@ pub(crate) struct JournalIndex {
     /// `postings[journal][set]`, journals in snapshot order and sets in
     /// registry order.
     postings: Vec<Vec<Vec<u32>>>,
-    /// Per journal, the position of the first entry of the last boot.
+    /// Per journal, the position of the first entry of the last boot
+    /// (`usize::MAX` for a journal not indexed).
     boot_starts: Vec<usize>,
 }
 
@@ -249,11 +251,31 @@ impl Matcher {
 
 impl JournalIndex {
     /// Indexes every journal of `snapshot` for the needle sets of `registry`.
+    ///
+    /// Only the journals the rules read are indexed: kubelet's and
+    /// containerd's (the first of each kind, as
+    /// [`NodeSnapshot::journal`] finds them). A rule that asked about
+    /// another journal would visit all of its entries.
     pub(crate) fn build(snapshot: &NodeSnapshot, registry: &[&Needles]) -> JournalIndex {
+        let read: Vec<&Artifact<Journal>> = [
+            ArtifactKind::KubeletJournal,
+            ArtifactKind::ContainerdJournal,
+        ]
+        .into_iter()
+        .filter_map(|kind| snapshot.journal(kind))
+        .collect();
+        let is_read =
+            |journal: &Artifact<Journal>| read.iter().any(|known| std::ptr::eq(*known, journal));
         let boot_starts = snapshot
             .journals
             .iter()
-            .map(|journal| boot_start(&journal.value))
+            .map(|journal| {
+                if is_read(journal) {
+                    boot_start(&journal.value)
+                } else {
+                    usize::MAX
+                }
+            })
             .collect();
         let Some(matcher) = Matcher::new(registry) else {
             return JournalIndex {
@@ -265,7 +287,13 @@ impl JournalIndex {
         let postings = snapshot
             .journals
             .iter()
-            .map(|journal| matcher.journal(&journal.value, threads))
+            .map(|journal| {
+                if is_read(journal) {
+                    matcher.journal(&journal.value, threads)
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         JournalIndex {
             postings,
@@ -282,6 +310,7 @@ impl JournalIndex {
             .iter()
             .position(|known| std::ptr::eq(known, journal))
             .and_then(|at| self.boot_starts.get(at).copied())
+            .filter(|&start| start != usize::MAX)
             .unwrap_or_else(|| boot_start(&journal.value))
     }
 
