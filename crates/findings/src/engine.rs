@@ -133,7 +133,10 @@ fn warm_up<'a>(
         node_artifacts::layout::ArtifactKind::KubeletJournal,
         node_artifacts::layout::ArtifactKind::ContainerdJournal,
     ];
-    if journals.into_iter().any(|kind| snapshot.journal(kind).is_some()) {
+    if journals
+        .into_iter()
+        .any(|kind| snapshot.journal(kind).is_some())
+    {
         jobs.push(Box::new(|| rule_context.prepare()));
     }
     jobs

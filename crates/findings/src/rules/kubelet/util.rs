@@ -230,6 +230,22 @@ mod tests {
         assert_eq!(densest_window(&[], 5_000_000), (0, 0, 0));
     }
 
+    proptest::proptest! {
+        /// The memchr-based search agrees with the plain window scan.
+        #[test]
+        fn contains_ignore_case_agrees_with_windows(
+            haystack in "[a-cA-C :]{0,40}",
+            needle in "[a-cA-C :]{0,5}",
+        ) {
+            let expected = needle.is_empty()
+                || haystack
+                    .as_bytes()
+                    .windows(needle.len())
+                    .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()));
+            proptest::prop_assert_eq!(contains_ignore_case(&haystack, &needle), expected);
+        }
+    }
+
     #[test]
     fn case_insensitive() {
         assert!(contains_ignore_case(
