@@ -214,17 +214,25 @@ impl Matcher {
         postings
     }
 
-    /// The postings of a whole journal, split among up to `threads` threads.
+    /// The postings of a whole journal, split among up to `threads`
+    /// threads; none (so that rules visit every entry) for a journal too
+    /// long for `u32` positions or when a thread failed.
     fn journal(&self, journal: &Journal, threads: usize) -> Vec<Vec<u32>> {
         let entries = &journal.entries;
-        if threads < 2
-            || entries.len() < PARALLEL_MIN_ENTRIES
-            || u32::try_from(entries.len()).is_err()
-        {
+        if u32::try_from(entries.len()).is_err() {
+            return Vec::new();
+        }
+        if threads < 2 || entries.len() < PARALLEL_MIN_ENTRIES {
             return self.postings(entries, 0);
         }
-        let chunk = entries.len().div_ceil(threads);
-        let parts: Vec<Vec<Vec<u32>>> = std::thread::scope(|scope| {
+        self.postings_in_parts(entries, threads)
+    }
+
+    /// [`Matcher::postings`] of `entries` (fewer than `u32::MAX`), computed
+    /// in `parts` parts on as many threads; none when a thread failed.
+    fn postings_in_parts(&self, entries: &[Entry], parts: usize) -> Vec<Vec<u32>> {
+        let chunk = entries.len().div_ceil(parts.max(1)).max(1);
+        let parts: Option<Vec<Vec<Vec<u32>>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
                 .enumerate()
@@ -236,9 +244,12 @@ impl Matcher {
                 .collect();
             handles
                 .into_iter()
-                .map(|handle| handle.join().unwrap_or_default())
+                .map(|handle| handle.join().ok())
                 .collect()
         });
+        let Some(parts) = parts else {
+            return Vec::new();
+        };
         let mut postings = vec![Vec::new(); self.sets];
         for part in parts {
             for (all, mut some) in postings.iter_mut().zip(part) {

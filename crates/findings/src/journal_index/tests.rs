@@ -351,6 +351,15 @@ proptest! {
             newest_file_time: None,
         });
         same_findings(&snapshot, "generated");
+        // Split across threads, the postings are the same.
+        let matcher = super::Matcher::new(crate::rules::journal_needles()).unwrap();
+        for journal in &snapshot.journals {
+            let entries = &journal.value.entries;
+            let whole = matcher.postings(entries, 0);
+            for parts in [2, 3, 7] {
+                prop_assert_eq!(&matcher.postings_in_parts(entries, parts), &whole);
+            }
+        }
     }
 }
 
