@@ -3,10 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use node_artifacts::snapshot::NodeSnapshot;
+use node_artifacts::journald::Journal;
+use node_artifacts::snapshot::{Artifact, NodeSnapshot};
 use node_artifacts::time::Timestamp;
 
 use crate::finding::{FindingBuilder, Subject};
+use crate::journal_index::{Candidates, LazyJournalIndex, Needles};
 use crate::rule::RuleMeta;
 
 /// The caller's side of a check run.
@@ -130,8 +132,10 @@ impl Default for Thresholds {
     }
 }
 
-/// What a rule sees: the snapshot plus the resolved context.
+/// What a rule sees: the snapshot plus the resolved context, and the
+/// indexes the rules of one run share.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RuleContext<'a> {
     /// The snapshot under check.
     pub snapshot: &'a NodeSnapshot,
@@ -141,9 +145,60 @@ pub struct RuleContext<'a> {
     pub now: Option<Timestamp>,
     /// Thresholds.
     pub thresholds: &'a Thresholds,
+    /// The journal index of the run, built by the first rule that needs it.
+    journal_index: LazyJournalIndex,
 }
 
-impl RuleContext<'_> {
+impl<'a> RuleContext<'a> {
+    /// The context of one run over `snapshot`.
+    pub fn new(
+        snapshot: &'a NodeSnapshot,
+        node_id: &'a str,
+        now: Option<Timestamp>,
+        thresholds: &'a Thresholds,
+    ) -> Self {
+        Self {
+            snapshot,
+            node_id,
+            now,
+            thresholds,
+            journal_index: LazyJournalIndex::default(),
+        }
+    }
+
+    /// The same context without the journal index: rules visit every
+    /// journal entry (the reference the index's tests compare with).
+    #[cfg(test)]
+    pub(crate) fn unindexed(mut self) -> Self {
+        self.journal_index = LazyJournalIndex::unindexed();
+        self
+    }
+
+    /// Builds the indexes the rules of this run share now, rather than in
+    /// the first rule that needs them (for timing them apart).
+    pub fn prepare(&self) {
+        self.journal_index.get(self.snapshot);
+    }
+
+    /// The position in `journal` of the first entry of its last boot.
+    pub(crate) fn boot_start(&self, journal: &Artifact<Journal>) -> usize {
+        self.journal_index
+            .get(self.snapshot)
+            .boot_start(self.snapshot, journal)
+    }
+
+    /// The entries of `journal` that mention one of `needles` (a prefilter:
+    /// see [`crate::journal_index`]), in journal order.
+    pub(crate) fn journal_entries(
+        &self,
+        journal: &'a Artifact<Journal>,
+        needles: &'static Needles,
+    ) -> Candidates<'_> {
+        self.journal_index
+            .get(self.snapshot)
+            .entries(self.snapshot, journal, needles)
+    }
+
     /// Starts a finding of `meta` about `subject` on this node.
     pub fn finding(&self, meta: &'static RuleMeta, subject: Subject) -> FindingBuilder {
         FindingBuilder::new(meta, self.node_id, subject)

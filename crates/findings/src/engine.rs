@@ -21,12 +21,12 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
         .or_else(|| snapshot.metadata.instance_id.clone())
         .or_else(|| snapshot.metadata.node_name.clone())
         .unwrap_or_else(|| snapshot.id.clone());
-    let rule_context = RuleContext {
+    let rule_context = RuleContext::new(
         snapshot,
-        node_id: &node_id,
-        now: context.reference_time.or(snapshot.metadata.collection_time),
-        thresholds: &context.thresholds,
-    };
+        &node_id,
+        context.reference_time.or(snapshot.metadata.collection_time),
+        &context.thresholds,
+    );
 
     let mut report = Report {
         snapshot_id: snapshot.id.clone(),
@@ -63,7 +63,7 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     // all cores; their outputs are merged in registry order afterwards, so
     // the report does not depend on the scheduling.
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
-    for produced in run_all(&runnable, &rule_context) {
+    for produced in run_all(&runnable, &warm_up(&runnable, &rule_context), &rule_context) {
         for finding in produced {
             merge_into(&mut by_id, finding);
         }
@@ -96,13 +96,64 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     report
 }
 
-/// Runs `rules` on up to as many threads as the machine has cores and
-/// returns each rule's findings in the order of `rules`.
-fn run_all(rules: &[&'static codes::Rule], rule_context: &RuleContext<'_>) -> Vec<Vec<Finding>> {
+/// A job that builds something several rules share.
+type WarmUp<'a> = Box<dyn Fn() + Sync + 'a>;
+
+/// The shared indexes the runnable rules will ask for, as jobs to run
+/// before the rules: the run's journal index, kube-proxy's view of the
+/// iptables ruleset and the conntrack table's indexes. Each is built once
+/// on first use anyway (so the findings never depend on this); starting
+/// them first, side by side, keeps every core busy instead of leaving the
+/// rules that need one waiting on whichever rule happened to start it.
+fn warm_up<'a>(
+    rules: &[&'static codes::Rule],
+    rule_context: &'a RuleContext<'a>,
+) -> Vec<WarmUp<'a>> {
+    let needed = |need: codes::Need| rules.iter().any(|rule| rule.needs.contains(&need));
+    let snapshot = rule_context.snapshot;
+    let mut jobs: Vec<WarmUp<'a>> = Vec::new();
+    if needed(codes::Need::Iptables) && snapshot.iptables.is_some() {
+        jobs.push(Box::new(move || {
+            snapshot.kube_view();
+        }));
+    }
+    if needed(codes::Need::ConntrackTable) {
+        jobs.push(Box::new(move || {
+            for dump in [&snapshot.conntrack, &snapshot.conntrack6]
+                .into_iter()
+                .flatten()
+            {
+                dump.value.table.counts_by_protocol();
+            }
+        }));
+    }
+    // Last: it splits itself across the cores, filling whatever the
+    // single-threaded jobs above leave idle.
+    let journals = [
+        node_artifacts::layout::ArtifactKind::KubeletJournal,
+        node_artifacts::layout::ArtifactKind::ContainerdJournal,
+    ];
+    if journals
+        .into_iter()
+        .any(|kind| snapshot.journal(kind).is_some())
+    {
+        jobs.push(Box::new(|| rule_context.prepare()));
+    }
+    jobs
+}
+
+/// Runs the `warm_up` jobs, then `rules`, on up to as many threads as the
+/// machine has cores and returns each rule's findings in the order of
+/// `rules`.
+fn run_all(
+    rules: &[&'static codes::Rule],
+    warm_up: &[WarmUp<'_>],
+    rule_context: &RuleContext<'_>,
+) -> Vec<Vec<Finding>> {
     let workers = std::thread::available_parallelism()
         .map(std::num::NonZeroUsize::get)
         .unwrap_or(1)
-        .min(rules.len())
+        .min(rules.len() + warm_up.len())
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<(usize, Vec<Finding>)> = std::thread::scope(|scope| {
@@ -111,7 +162,11 @@ fn run_all(rules: &[&'static codes::Rule], rule_context: &RuleContext<'_>) -> Ve
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
-                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(index) = job.checked_sub(warm_up.len()) else {
+                            warm_up[job]();
+                            continue;
+                        };
                         let Some(rule) = rules.get(index) else {
                             break done;
                         };

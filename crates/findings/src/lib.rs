@@ -21,6 +21,7 @@ pub mod context;
 pub mod engine;
 pub mod finding;
 pub mod id;
+pub(crate) mod journal_index;
 pub mod render;
 pub mod report;
 pub mod rule;

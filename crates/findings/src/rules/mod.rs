@@ -12,7 +12,17 @@ pub(crate) mod kernel;
 pub(crate) mod kubelet;
 pub(crate) mod network;
 
+use std::sync::OnceLock;
+
 use crate::codes::Rule;
+use crate::journal_index::Needles;
+
+/// Every rule's journal needles, the sets the shared journal index is built
+/// for ([`crate::journal_index`]).
+pub(crate) fn journal_needles() -> &'static [&'static Needles] {
+    static ALL: OnceLock<Vec<&'static Needles>> = OnceLock::new();
+    ALL.get_or_init(|| [kernel::JOURNAL_NEEDLES, kubelet::JOURNAL_NEEDLES].concat())
+}
 
 /// One group of rules.
 pub(crate) struct Group {

@@ -24,6 +24,10 @@ mod task_hung;
 mod util;
 
 use crate::codes::Rule;
+use crate::journal_index::Needles;
+
+/// The journal needles of the group's rules (see [`crate::journal_index`]).
+pub(crate) static JOURNAL_NEEDLES: &[&Needles] = &[&util::POD_NEEDLES, &util::OOM_NEEDLES];
 
 /// The group's rules, sorted by code.
 pub(crate) static RULES: &[&Rule] = &[

@@ -1,6 +1,6 @@
 //! KRN001: the kernel OOM killer killed a process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use node_artifacts::dmesg::{KernelEvent, KernelEventKind};
 
@@ -148,8 +148,12 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     if groups.is_empty() {
         return;
     }
-    let pods = util::pod_names(cx.snapshot);
-    let kubelet = util::kubelet_ooms(cx.snapshot);
+    let wanted: BTreeSet<String> = groups
+        .keys()
+        .filter_map(|(_, cgroup)| cgroup.as_deref().and_then(util::pod_uid))
+        .collect();
+    let pods = util::pod_names(cx, &wanted);
+    let kubelet = util::kubelet_ooms(cx);
 
     for ((process, cgroup), kills) in groups {
         let key = match &cgroup {

@@ -3,15 +3,17 @@
 //! does not offer (pod names by UID, the memory cgroup limit of an OOM
 //! report, whole-disk names).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use node_artifacts::dmesg::KernelEvent;
 use node_artifacts::journald::Inner;
 use node_artifacts::layout::ArtifactKind;
-use node_artifacts::snapshot::{KernelMessages, NodeSnapshot};
+use node_artifacts::snapshot::KernelMessages;
 use node_artifacts::time::Timestamp;
 
+use crate::context::RuleContext;
 use crate::finding::{Evidence, FindingBuilder};
+use crate::journal_index::Needles;
 use crate::rules::evidence;
 
 /// Kernel events grouped by a canonical key, in key order; each group keeps
@@ -111,17 +113,43 @@ pub(super) fn times(n: usize) -> String {
     }
 }
 
-/// Pod names (`namespace/name`) by pod UID, from the kubelet journal's
-/// structured klog lines (`pod="shop/cart-…" podUID="…"`) and containerd's
-/// `RunPodSandbox for &PodSandboxMetadata{Name:…,Uid:…,Namespace:…,…}`.
-pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
+/// Every entry [`pod_names`] reads names a `podUID` (kubelet) or is
+/// containerd's `RunPodSandbox for &PodSandboxMetadata{…}`.
+pub(crate) static POD_NEEDLES: Needles = Needles {
+    name: "KRN001-pods",
+    words: &["podUID", "RunPodSandbox for"],
+    klog_prefixes: &[],
+};
+
+/// Every entry [`kubelet_ooms`] reads is kubelet's `Got sys oom event`.
+pub(crate) static OOM_NEEDLES: Needles = Needles {
+    name: "KRN001-oom",
+    words: &["Got sys oom event"],
+    klog_prefixes: &[],
+};
+
+/// The names (`namespace/name`) of the pods with the UIDs in `wanted`, from
+/// containerd's `RunPodSandbox for &PodSandboxMetadata{Name:…,Uid:…,Namespace:…,…}`
+/// and the kubelet journal's structured klog lines
+/// (`pod="shop/cart-…" podUID="…"`); the first name seen wins, containerd's
+/// first.
+pub(super) fn pod_names(
+    cx: &RuleContext<'_>,
+    wanted: &BTreeSet<String>,
+) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
+    if wanted.is_empty() {
+        return names;
+    }
+    let snapshot = cx.snapshot;
     if let Some(journal) = snapshot.journal(ArtifactKind::ContainerdJournal) {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &POD_NEEDLES) {
             let Some(Inner::Logfmt(logfmt)) = &entry.inner else {
                 continue;
             };
-            if let Some((uid, pod)) = logfmt.msg.as_deref().and_then(sandbox_metadata) {
+            if let Some((uid, pod)) = logfmt.msg.as_deref().and_then(sandbox_metadata)
+                && wanted.contains(&uid)
+            {
                 names.entry(uid).or_insert(pod);
             }
         }
@@ -129,7 +157,7 @@ pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
     let Some(journal) = snapshot.journal(ArtifactKind::KubeletJournal) else {
         return names;
     };
-    for entry in &journal.value.entries {
+    for entry in cx.journal_entries(journal, &POD_NEEDLES) {
         let Some(Inner::Klog(klog)) = &entry.inner else {
             continue;
         };
@@ -142,6 +170,8 @@ pub(super) fn pod_names(snapshot: &NodeSnapshot) -> BTreeMap<String, String> {
         if let (Some(pod), Some(uid)) = (value("pod"), value("podUID"))
             && pod.contains('/')
             && !uid.is_empty()
+            && wanted.contains(uid)
+            && !names.contains_key(uid)
         {
             names
                 .entry(uid.to_owned())
@@ -165,12 +195,12 @@ pub(super) struct KubeletOom {
 }
 
 /// Every `Got sys oom event` line of the kubelet journal.
-pub(super) fn kubelet_ooms(snapshot: &NodeSnapshot) -> Vec<KubeletOom> {
+pub(super) fn kubelet_ooms(cx: &RuleContext<'_>) -> Vec<KubeletOom> {
     let mut out = Vec::new();
-    let Some(journal) = snapshot.journal(ArtifactKind::KubeletJournal) else {
+    let Some(journal) = cx.snapshot.journal(ArtifactKind::KubeletJournal) else {
         return out;
     };
-    for entry in &journal.value.entries {
+    for entry in cx.journal_entries(journal, &OOM_NEEDLES) {
         let Some(Inner::Klog(klog)) = &entry.inner else {
             continue;
         };

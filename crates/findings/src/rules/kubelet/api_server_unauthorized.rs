@@ -6,6 +6,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -84,6 +85,13 @@ fn image_pull(entry: &Entry) -> bool {
     })
 }
 
+/// Every entry JRN005 acts on mentions one of these (its first test).
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN005",
+    words: &["Unauthorized", "credentials", "401"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
@@ -91,19 +99,18 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::new("process", "kubelet"));
     let mut evidence = Vec::new();
     let mut last_msg = None;
-    for entry in &journal.value.entries {
-        if !util::mentions(entry, &["Unauthorized", "credentials", "401"])
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry)
             || util::klog(entry).is_none()
+            || !util::texts(entry).any(unauthorized)
             || image_pull(entry)
         {
             continue;
         }
-        if !util::texts(entry).any(unauthorized) {
-            continue;
-        }
         builder = builder.seen(entry.best_time());
         last_msg = util::klog(entry).map(|klog| klog.msg.clone());
-        evidence.push(util::entry_evidence(journal, entry));
+        evidence.push(entry);
     }
     if evidence.is_empty() {
         return;
@@ -117,7 +124,11 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     summary.push_str(": the node's credentials are not accepted.");
     acc.push(
         builder
-            .evidence_all(util::sample(evidence, 10))
+            .evidence_all(
+                util::sample(evidence, 10)
+                    .into_iter()
+                    .map(|entry| util::entry_evidence(journal, entry)),
+            )
             .severity(Severity::High)
             .title(format!(
                 "API server rejects kubelet credentials (401, {count}×)"

@@ -9,6 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -103,6 +104,14 @@ fn describe(kind: &str) -> &'static str {
     }
 }
 
+/// Every entry JRN004 acts on contains one of the `x509:` errors of
+/// [`x509_kind`], which all begin with this.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN004",
+    words: &["x509: certificate"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut groups: BTreeMap<(&'static str, &'static str), Vec<Evidence>> = BTreeMap::new();
     for (component, journal) in [
@@ -112,7 +121,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         let Some(journal) = journal else {
             continue;
         };
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             if let Some(kind) = entry_kind(entry) {
                 groups
                     .entry((component, kind))

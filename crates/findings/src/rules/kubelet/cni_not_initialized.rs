@@ -9,6 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::{Candidates, Needles};
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -71,9 +72,10 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
-/// Whether the entry says the CNI is not ready.
-fn not_ready(entry: &Entry) -> bool {
-    if !util::mentions(entry, &["cni", "CNI", "NetworkPluginNotReady"]) {
+/// Whether the entry, a candidate of `candidates`, says the CNI is not
+/// ready.
+fn not_ready(candidates: &Candidates<'_>, entry: &Entry) -> bool {
+    if !util::mentions_words(candidates, &NEEDLES, entry) {
         return false;
     }
     [
@@ -95,6 +97,20 @@ fn ready(entry: &Entry) -> bool {
     })
 }
 
+/// Every entry [`not_ready`] accepts mentions one of these (its first test).
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN008",
+    words: &["cni", "CNI", "NetworkPluginNotReady"],
+    klog_prefixes: &[],
+};
+
+/// Every entry [`ready`] accepts contains one of these.
+pub(crate) static READY_NEEDLES: Needles = Needles {
+    name: "JRN008-ready",
+    words: &["just became ready", "NodeReady"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let journals: Vec<&Artifact<Journal>> =
         [util::kubelet_journal(cx), util::containerd_journal(cx)]
@@ -109,17 +125,29 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     // Entries without a time are ordered within their own journal only.
     let mut undated_unrecovered = false;
     for journal in &journals {
-        let entries = util::current_boot(&journal.value);
-        let Some(last) = entries.iter().rposition(not_ready) else {
+        let candidates = cx
+            .journal_entries(journal, &NEEDLES)
+            .since(cx.boot_start(journal));
+        let not_ready: Vec<(usize, &Entry)> = candidates
+            .clone()
+            .positioned()
+            .filter(|(_, entry)| not_ready(&candidates, entry))
+            .collect();
+        let Some(&(last, last_entry)) = not_ready.last() else {
             continue;
         };
-        for entry in entries.iter().filter(|entry| not_ready(entry)) {
+        for (_, entry) in &not_ready {
             count += 1;
             evidence.push(util::entry_evidence(journal, entry));
         }
-        match entries[last].best_time() {
+        match last_entry.best_time() {
             Some(time) => last_not_ready = last_not_ready.max(Some(time)),
-            None => undated_unrecovered |= !entries[last + 1..].iter().any(ready),
+            None => {
+                undated_unrecovered |= !cx
+                    .journal_entries(journal, &READY_NEEDLES)
+                    .since(last + 1)
+                    .any(ready);
+            }
         }
     }
     let persists_recent =
@@ -144,9 +172,11 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         || last_not_ready.is_some_and(|last| {
             !cni_success_after(last)
                 && !journals.iter().any(|journal| {
-                    util::current_boot(&journal.value).iter().any(|entry| {
-                        ready(entry) && entry.best_time().is_some_and(|time| time > last)
-                    })
+                    cx.journal_entries(journal, &READY_NEEDLES)
+                        .since(cx.boot_start(journal))
+                        .any(|entry| {
+                            ready(entry) && entry.best_time().is_some_and(|time| time > last)
+                        })
                 })
         });
     if count == 0 || !(persists_recent || persists_unrecovered) {

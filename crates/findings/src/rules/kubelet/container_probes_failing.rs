@@ -8,6 +8,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -75,13 +76,20 @@ struct PerProbe {
     evidence: Vec<Evidence>,
 }
 
+/// Every entry JRN012 reads has a `containerName` key.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN012",
+    words: &["containerName"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
     };
     // Keyed by (pod, container, probe type in lower case).
     let mut probes: BTreeMap<(String, String, String), PerProbe> = BTreeMap::new();
-    for entry in &journal.value.entries {
+    for entry in cx.journal_entries(journal, &NEEDLES) {
         let Some(klog) = util::klog(entry) else {
             continue;
         };

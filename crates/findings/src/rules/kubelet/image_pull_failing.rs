@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use node_artifacts::journald::Entry;
+use node_artifacts::journald::{Entry, Journal};
+use node_artifacts::snapshot::Artifact;
 
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
-use crate::finding::{Evidence, Finding, Subject};
+use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -71,7 +73,7 @@ const PERSISTENT_MINUTES: i64 = 10;
 
 /// The image reference after one of the phrases that introduce it, with any
 /// layer of quoting and escaping removed.
-fn image_after_phrase(text: &str) -> Option<String> {
+fn image_after_phrase(text: &str) -> Option<&str> {
     for phrase in [
         "pull and unpack image ",
         "pulling image ",
@@ -80,10 +82,8 @@ fn image_after_phrase(text: &str) -> Option<String> {
     ] {
         for (at, _) in text.match_indices(phrase) {
             let rest = text[at + phrase.len()..].trim_start_matches(['\\', '"']);
-            let reference: String = rest
-                .chars()
-                .take_while(|c| !matches!(c, '\\' | '"' | ' ' | ','))
-                .collect();
+            let end = rest.find(['\\', '"', ' ', ',']).unwrap_or(rest.len());
+            let reference = &rest[..end];
             // A reference has a registry or repository path, a tag or a digest.
             if reference.len() > 2 && (reference.contains('/') || reference.contains(':')) {
                 return Some(reference);
@@ -94,7 +94,7 @@ fn image_after_phrase(text: &str) -> Option<String> {
 }
 
 /// The image and whether the entry is a pull failure.
-fn pull_failure(entry: &Entry) -> Option<String> {
+fn pull_failure(entry: &Entry) -> Option<&str> {
     if !util::mentions(entry, &["ull", "mage"]) {
         return None;
     }
@@ -108,7 +108,6 @@ fn pull_failure(entry: &Entry) -> Option<String> {
             return None;
         }
         return util::kv(klog, "image")
-            .map(str::to_owned)
             .or_else(|| image_after_phrase(err))
             .or_else(|| image_after_phrase(&klog.msg));
     }
@@ -143,48 +142,66 @@ fn reason(texts: &[&str]) -> &'static str {
     } else if any("no space left") {
         "the disk is full"
     } else {
-        "see the error text"
+        NO_REASON
     }
 }
 
-#[derive(Default)]
-struct PerImage {
-    evidence: Vec<Evidence>,
-    reason: Option<&'static str>,
-}
+/// Every pull failure JRN007 reports passes one of the tests of
+/// [`pull_failure`], each of which needs one of these: a klog message
+/// containing `PullImage from image service failed` or equal (in any case)
+/// to `Failed to pull image`, an `err` containing `ErrImagePull` or
+/// `ImagePullBackOff`, a logfmt message `PullImage … failed` or an `error`
+/// containing `failed to pull and unpack image`.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN007",
+    words: &["PullImage", "ImagePull", "pull and unpack image"],
+    klog_prefixes: &["Failed to pull image"],
+};
+
+const NO_REASON: &str = "see the error text";
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
-    let mut images: BTreeMap<String, PerImage> = BTreeMap::new();
+    // The failures of each image, in journal order (kubelet's first).
+    let mut images: BTreeMap<&str, Vec<(&Artifact<Journal>, &Entry)>> = BTreeMap::new();
     for journal in [util::kubelet_journal(cx), util::containerd_journal(cx)]
         .into_iter()
         .flatten()
     {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             let Some(image) = pull_failure(entry) else {
                 continue;
             };
-            let per = images.entry(image).or_default();
-            let why = reason(&util::texts(entry).collect::<Vec<_>>());
-            if per.reason.is_none() || why != "see the error text" {
-                per.reason = Some(why);
-            }
-            per.evidence.push(util::entry_evidence(journal, entry));
+            images.entry(image).or_default().push((journal, entry));
         }
     }
-    for (image, per) in images {
-        let count = per.evidence.len() as u64;
-        let times: Vec<_> = per.evidence.iter().filter_map(|item| item.time).collect();
+    for (image, failures) in images {
+        // The reason of the last failure that names one, else the generic one.
+        let why = failures
+            .iter()
+            .rev()
+            .map(|(_, entry)| reason(&util::texts(entry).collect::<Vec<_>>()))
+            .find(|why| *why != NO_REASON)
+            .unwrap_or(NO_REASON);
+        let count = failures.len() as u64;
+        let times: Vec<_> = failures
+            .iter()
+            .filter_map(|(_, entry)| entry.best_time())
+            .collect();
         let persistent = matches!(
             (times.iter().min(), times.iter().max()),
             (Some(first), Some(last)) if last.0 - first.0 > PERSISTENT_MINUTES * util::MINUTE_US
         );
-        let mut builder = cx.finding(&META, Subject::new("image", image.clone()));
+        let mut builder = cx.finding(&META, Subject::new("image", image));
         for time in times {
             builder = builder.seen(Some(time));
         }
         acc.push(
             builder
-                .evidence_all(util::sample(per.evidence, 8))
+                .evidence_all(
+                    util::sample(failures, 8)
+                        .into_iter()
+                        .map(|(journal, entry)| util::entry_evidence(journal, entry)),
+                )
                 .severity(if persistent {
                     Severity::High
                 } else {
@@ -193,7 +210,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 .title(format!("image {image} cannot be pulled ({count}×)"))
                 .summary(format!(
                     "Pulling {image} failed {count} times (kubelet and containerd lines together); likely cause: {}.",
-                    per.reason.unwrap_or("see the error text")
+                    why
                 ))
                 .occurrences(count)
                 .build(),
@@ -207,7 +224,7 @@ mod tests {
 
     #[track_caller]
     fn check(input: &str, expect: Option<&str>) {
-        assert_eq!(image_after_phrase(input).as_deref(), expect, "{input}");
+        assert_eq!(image_after_phrase(input), expect, "{input}");
     }
 
     #[test]

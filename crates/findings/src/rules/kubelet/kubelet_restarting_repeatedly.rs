@@ -7,6 +7,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -92,20 +93,23 @@ fn systemd_exit(entry: &Entry) -> bool {
         })
 }
 
+/// Every entry JRN002 reads is a start (`Started kubelet…` from systemd,
+/// or kubelet's own `Started kubelet`) or a systemd
+/// `kubelet.service: …` exit line.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN002",
+    words: &["Started kubelet", "kubelet.service: "],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
     };
-    let entries = &journal.value.entries;
-    let mut starts: Vec<&Entry> = entries
-        .iter()
-        .filter(|entry| systemd_start(entry))
-        .collect();
+    let entries = || cx.journal_entries(journal, &NEEDLES);
+    let mut starts: Vec<&Entry> = entries().filter(|entry| systemd_start(entry)).collect();
     if starts.is_empty() {
-        starts = entries
-            .iter()
-            .filter(|entry| kubelet_start(entry))
-            .collect();
+        starts = entries().filter(|entry| kubelet_start(entry)).collect();
     }
     let mut dated: Vec<(Timestamp, &Entry)> = starts
         .iter()
@@ -128,8 +132,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         .iter()
         .map(|(_, entry)| util::entry_evidence(journal, entry))
         .collect();
-    let exit_evidence: Vec<Evidence> = entries
-        .iter()
+    let exit_evidence: Vec<Evidence> = entries()
         .filter(|entry| systemd_exit(entry) && in_window(entry))
         .map(|entry| util::entry_evidence(journal, entry))
         .collect();

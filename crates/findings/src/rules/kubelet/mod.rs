@@ -22,6 +22,7 @@ mod vpc_cni_ip_addresses_exhausted;
 mod vpc_cni_warm_pool_misfit;
 
 use crate::codes::Rule;
+use crate::journal_index::Needles;
 
 /// The group's rules, sorted by code.
 pub(crate) static RULES: &[&Rule] = &[
@@ -42,6 +43,23 @@ pub(crate) static RULES: &[&Rule] = &[
 ];
 
 /// Pairs of codes whose findings explain one another.
+/// The journal needles of the group's rules (see [`crate::journal_index`]).
+pub(crate) static JOURNAL_NEEDLES: &[&Needles] = &[
+    &pleg_not_healthy::NEEDLES,
+    &kubelet_restarting_repeatedly::NEEDLES,
+    &node_status_update_failing::NEEDLES,
+    &certificate_errors::NEEDLES,
+    &api_server_unauthorized::NEEDLES,
+    &pods_evicted_under_pressure::NEEDLES,
+    &pods_evicted_under_pressure::EVENT_NEEDLES,
+    &image_pull_failing::NEEDLES,
+    &cni_not_initialized::NEEDLES,
+    &cni_not_initialized::READY_NEEDLES,
+    &pod_sandbox_creation_failing::NEEDLES,
+    &node_condition_reported::NEEDLES,
+    &container_probes_failing::NEEDLES,
+];
+
 pub(crate) static RELATED: &[(&str, &str)] = &[
     ("CNI001", "CNI002"),
     ("CTK001", "JRN012"),

@@ -9,6 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -94,12 +95,23 @@ struct State {
     evidence: Vec<Evidence>,
 }
 
+/// Every entry JRN011 reads is one of kubelet's `Node became not ready` or
+/// `Recording event message for node` lines ([`condition_change`]).
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN011",
+    words: &["Node became not ready", "Recording event message for node"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
     };
     let mut states: BTreeMap<&'static str, State> = BTreeMap::new();
-    for entry in util::current_boot(&journal.value) {
+    for entry in cx
+        .journal_entries(journal, &NEEDLES)
+        .since(cx.boot_start(journal))
+    {
         let Some((condition, set)) = condition_change(entry) else {
             continue;
         };

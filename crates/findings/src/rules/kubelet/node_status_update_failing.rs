@@ -4,6 +4,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -74,6 +75,13 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
+/// Every entry JRN003 reads mentions one of these (its first test).
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN003",
+    words: &["pdat", "lease"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
@@ -81,8 +89,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::new("process", "kubelet"));
     let mut evidence = Vec::new();
     let (mut count, mut last_err, mut last_time) = (0u64, None, None);
-    for entry in &journal.value.entries {
-        if !util::mentions(entry, &["pdat", "lease"]) {
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry) {
             continue;
         }
         let Some(klog) = util::klog(entry) else {
@@ -95,10 +104,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             continue;
         }
         count += 1;
-        last_err = util::kv(klog, "err").map(str::to_owned);
+        last_err = util::kv(klog, "err");
         last_time = entry.best_time().or(last_time);
         builder = builder.seen(entry.best_time());
-        evidence.push(util::entry_evidence(journal, entry));
+        evidence.push(entry);
     }
     if count == 0 {
         return;
@@ -119,7 +128,11 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     }
     acc.push(
         builder
-            .evidence_all(util::sample(evidence, 10))
+            .evidence_all(
+                util::sample(evidence, 10)
+                    .into_iter()
+                    .map(|entry| util::entry_evidence(journal, entry)),
+            )
             .severity(if ongoing {
                 Severity::High
             } else {

@@ -4,6 +4,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -60,6 +61,13 @@ pub(crate) static RULE: Rule = Rule {
     check,
 };
 
+/// Every entry JRN001 acts on mentions `PLEG` (its first test).
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN001",
+    words: &["PLEG"],
+    klog_prefixes: &[],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
@@ -67,8 +75,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut builder = cx.finding(&META, Subject::node());
     let mut count = 0u64;
     let mut longest: Option<(f64, String)> = None;
-    for entry in &journal.value.entries {
-        if !util::mentions(entry, &["PLEG"]) {
+    let candidates = cx.journal_entries(journal, &NEEDLES);
+    for entry in candidates.clone() {
+        if !util::mentions_words(&candidates, &NEEDLES, entry) {
             continue;
         }
         let Some(klog) = util::klog(entry) else {
@@ -83,7 +92,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             continue;
         };
         count += 1;
-        builder = builder.evidence(util::entry_evidence(journal, entry));
+        // One item per entry, in journal order, in one journal.
+        builder =
+            builder.evidence_after(entry.best_time(), || util::entry_evidence(journal, entry));
         if let Some(figure) = util::between(text, "last seen active ", " ago")
             && let Some(seconds) = util::go_duration_seconds(figure)
             && longest.as_ref().is_none_or(|(best, _)| seconds > *best)

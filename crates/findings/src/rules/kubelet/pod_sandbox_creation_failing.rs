@@ -9,6 +9,7 @@ use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
 use crate::finding::{Evidence, Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -78,10 +79,19 @@ struct PerPod {
     containerd: Vec<Evidence>,
 }
 
+/// Every kubelet entry JRN009 reads is a klog entry whose message is (in
+/// any case) `Failed to create sandbox for pod`; every containerd entry has
+/// a logfmt message beginning `RunPodSandbox for`.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN009",
+    words: &["RunPodSandbox for"],
+    klog_prefixes: &["Failed to create sandbox for pod"],
+};
+
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut pods: BTreeMap<String, PerPod> = BTreeMap::new();
     if let Some(journal) = util::kubelet_journal(cx) {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             let Some(klog) = util::klog(entry) else {
                 continue;
             };
@@ -104,7 +114,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     }
     let kubelet_counted = !pods.is_empty();
     if let Some(journal) = util::containerd_journal(cx) {
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &NEEDLES) {
             let Some(logfmt) = util::logfmt(entry) else {
                 continue;
             };

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use node_artifacts::journald::Entry;
 use node_artifacts::time::Timestamp;
 
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
-use crate::finding::{Evidence, Finding, Subject};
+use crate::finding::{Finding, Subject};
+use crate::journal_index::Needles;
 use crate::rules::kubelet::util;
 use crate::severity::Severity;
 
@@ -90,19 +92,36 @@ fn condition_events(class: &str) -> &'static [&'static str] {
 }
 
 #[derive(Default)]
-struct PerResource {
-    pods: Vec<(String, Option<Timestamp>)>,
-    evidence: Vec<Evidence>,
-    resource_names: Vec<String>,
+struct PerResource<'a> {
+    pods: Vec<(&'a str, Option<Timestamp>)>,
+    /// The entries quoted as evidence, in journal order.
+    evidence: Vec<&'a Entry>,
+    resource_names: Vec<&'a str>,
 }
+
+/// Every entry JRN006 reads is a klog entry whose message begins (in any
+/// case) with this.
+pub(crate) static NEEDLES: Needles = Needles {
+    name: "JRN006",
+    words: &[],
+    klog_prefixes: &["Eviction manager:"],
+};
+
+/// The node condition events JRN006 quotes are kubelet's
+/// `Recording event message for node` lines.
+pub(crate) static EVENT_NEEDLES: Needles = Needles {
+    name: "JRN006-events",
+    words: &["Recording event message for node"],
+    klog_prefixes: &[],
+};
 
 fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::kubelet_journal(cx) else {
         return;
     };
-    let mut resources: BTreeMap<&'static str, PerResource> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for entry in &journal.value.entries {
+    let mut resources: BTreeMap<&'static str, PerResource<'_>> = BTreeMap::new();
+    let mut current: Option<&str> = None;
+    for entry in cx.journal_entries(journal, &NEEDLES) {
         let Some(klog) = util::klog(entry) else {
             continue;
         };
@@ -122,12 +141,12 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 .filter(|name| !name.is_empty() && !name.contains(' '))
         });
         if let Some(name) = reclaiming {
-            current = Some(name.to_owned());
+            current = Some(name);
         }
-        let Some(name) = current.clone() else {
+        let Some(name) = current else {
             continue;
         };
-        let class = resource_class(&name);
+        let class = resource_class(name);
         let per = resources.entry(class).or_default();
         if !per.resource_names.contains(&name) {
             per.resource_names.push(name);
@@ -138,22 +157,26 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             None
         };
         if let Some(pod) = evicted_pod {
-            per.pods.push((pod.to_owned(), entry.best_time()));
-            per.evidence.push(util::entry_evidence(journal, entry));
+            per.pods.push((pod, entry.best_time()));
+            per.evidence.push(entry);
         } else if msg.contains("attempting to reclaim") || msg.contains("must evict") {
-            per.evidence.push(util::entry_evidence(journal, entry));
+            per.evidence.push(entry);
         }
     }
     for (class, per) in resources {
         if per.pods.is_empty() {
             continue;
         }
-        let mut builder = cx
-            .finding(&META, Subject::new("resource", class))
-            .evidence_all(per.evidence);
+        let mut builder = cx.finding(&META, Subject::new("resource", class));
+        // One item per entry, in journal order, in one journal, before any
+        // other evidence.
+        for entry in &per.evidence {
+            builder =
+                builder.evidence_after(entry.best_time(), || util::entry_evidence(journal, entry));
+        }
         let events = condition_events(class);
         let mut condition_logged = false;
-        for entry in &journal.value.entries {
+        for entry in cx.journal_entries(journal, &EVENT_NEEDLES) {
             if let Some(klog) = util::klog(entry)
                 && klog.msg == "Recording event message for node"
                 && util::kv(klog, "event").is_some_and(|event| events.contains(&event))
@@ -162,8 +185,8 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
                 builder = builder.evidence(util::entry_evidence(journal, entry));
             }
         }
-        let pods: Vec<&str> = per.pods.iter().map(|(pod, _)| pod.as_str()).collect();
-        let names = if per.resource_names.iter().all(|name| name == class) {
+        let pods: Vec<&str> = per.pods.iter().map(|(pod, _)| *pod).collect();
+        let names = if per.resource_names.iter().all(|name| *name == class) {
             String::new()
         } else {
             format!(" ({})", per.resource_names.join(", "))

@@ -10,6 +10,7 @@ use node_artifacts::vpc_cni::{CniLog, CniLogEntry};
 
 use crate::context::RuleContext;
 use crate::finding::Evidence;
+use crate::journal_index::{Candidates, Needles};
 
 /// One microsecond-based minute.
 pub(crate) const MINUTE_US: i64 = 60 * 1_000_000;
@@ -91,21 +92,41 @@ pub(crate) fn mentions(entry: &Entry, needles: &[&str]) -> bool {
         .is_none_or(|text| needles.iter().any(|needle| text.contains(needle)))
 }
 
+/// Whether `entry`, a candidate of `candidates`, passes
+/// `mentions(entry, needles.words)`: known without looking when the index
+/// produced the candidates ([`Candidates::mention_words`]).
+pub(crate) fn mentions_words(
+    candidates: &Candidates<'_>,
+    needles: &Needles,
+    entry: &Entry,
+) -> bool {
+    candidates.mention_words() || mentions(entry, needles.words)
+}
+
 /// Whether any parsed text of the entry contains `needle`, ASCII
 /// case-insensitively.
 pub(crate) fn any_text_contains(entry: &Entry, needle: &str) -> bool {
     texts(entry).any(|text| contains_ignore_case(text, needle))
 }
 
-/// ASCII case-insensitive substring test, without allocating.
+/// ASCII case-insensitive substring test, without allocating: candidate
+/// positions are those of the needle's first byte in either case.
 pub(crate) fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
-    if needle.is_empty() {
+    let Some(&first) = needle.first() else {
         return true;
+    };
+    if haystack.len() < needle.len() {
+        return false;
     }
-    haystack
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle))
+    // The last position a match can start at.
+    let last = haystack.len() - needle.len();
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &haystack[..=last],
+    )
+    .any(|at| haystack[at..at + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Evidence for one journal entry: its lines and message, dated.
@@ -131,7 +152,7 @@ pub(crate) fn cni_evidence(artifact: &Artifact<CniLog>, entry: &CniLogEntry) -> 
 /// other sources of a finding are not crowded out under the cap. The
 /// finding's first/last seen and occurrences are counted by the rule from
 /// every occurrence, not from this sample.
-pub(crate) fn sample(mut items: Vec<Evidence>, keep: usize) -> Vec<Evidence> {
+pub(crate) fn sample<T>(mut items: Vec<T>, keep: usize) -> Vec<T> {
     if items.len() > keep && keep > 0 {
         let last = items.pop();
         items.truncate(keep - 1);
@@ -157,23 +178,6 @@ pub(crate) fn now(cx: &RuleContext<'_>) -> Option<Timestamp> {
             })
             .max()
     })
-}
-
-/// The entries of the journal's last boot: those sharing the boot id of the
-/// last entry (all entries when the journal names no boot).
-pub(crate) fn current_boot(journal: &Journal) -> &[Entry] {
-    let Some(last) = journal.entries.last() else {
-        return &journal.entries;
-    };
-    let Some(boot) = &last.boot_id else {
-        return &journal.entries;
-    };
-    let start = journal
-        .entries
-        .iter()
-        .rposition(|entry| entry.boot_id.as_ref() != Some(boot))
-        .map_or(0, |index| index + 1);
-    &journal.entries[start..]
 }
 
 /// The greatest number of `times` (sorted) inside any window of `width_us`,
@@ -226,6 +230,22 @@ mod tests {
         assert_eq!(densest_window(&[], 5_000_000), (0, 0, 0));
     }
 
+    proptest::proptest! {
+        /// The memchr-based search agrees with the plain window scan.
+        #[test]
+        fn contains_ignore_case_agrees_with_windows(
+            haystack in "[a-cA-C :]{0,40}",
+            needle in "[a-cA-C :]{0,5}",
+        ) {
+            let expected = needle.is_empty()
+                || haystack
+                    .as_bytes()
+                    .windows(needle.len())
+                    .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()));
+            proptest::prop_assert_eq!(contains_ignore_case(&haystack, &needle), expected);
+        }
+    }
+
     #[test]
     fn case_insensitive() {
         assert!(contains_ignore_case(
@@ -233,6 +253,15 @@ mod tests {
             "cni plugin not"
         ));
         assert!(!contains_ignore_case("cni", "cni plugin"));
+        assert!(contains_ignore_case(
+            "x PLEG is Not healthy",
+            "pleg is not healthy"
+        ));
+        assert!(contains_ignore_case("ab", "ab"));
+        assert!(contains_ignore_case("", ""));
+        assert!(!contains_ignore_case("aB", "abc"));
+        assert!(contains_ignore_case("1:2", ":"));
+        assert!(!contains_ignore_case("plex", "pleg"));
         assert_eq!(between("a \"img\" b", "\"", "\""), Some("img"));
         assert_eq!(human_seconds(206), "3m26s");
     }
