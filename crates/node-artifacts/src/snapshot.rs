@@ -15,7 +15,11 @@
 //!
 //! Parsing runs files in parallel on scoped threads (one per large artifact,
 //! the small ones on the calling thread); the result does not depend on the
-//! scheduling.
+//! scheduling. The indexes that rules and tools query (kube-proxy's
+//! [`KubeView`], the conntrack table's indexes) are built in the same
+//! threads right after their artifact, while the journal thread, the
+//! longest, is still parsing: a snapshot is ready to query when `build`
+//! returns.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -207,7 +211,8 @@ impl NodeSnapshot {
                     .and_then(|path| local.text(files, path, "iptables", iptables::parse));
                 let v6 = first(ArtifactKind::Ip6tablesSave)
                     .and_then(|path| local.text(files, path, "iptables", iptables::parse));
-                (v4, v6, local)
+                let view = v4.as_ref().map(|iptables| KubeView::new(&iptables.value));
+                (v4, v6, view, local)
             });
             let conntrack = scope.spawn(|| {
                 let mut local = Outcome::default();
@@ -215,6 +220,9 @@ impl NodeSnapshot {
                     .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
                 let v6 = first(ArtifactKind::Conntrack6)
                     .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
+                for dump in [&v4, &v6].into_iter().flatten() {
+                    dump.value.table.build_indexes();
+                }
                 (v4, v6, local)
             });
             let kernel = scope.spawn(|| {
@@ -338,8 +346,9 @@ impl NodeSnapshot {
 
             // A parser thread that panicked (a bug: parsers must not panic)
             // leaves its artifacts absent instead of taking the snapshot down.
-            if let Ok((v4, v6, local)) = iptables.join() {
+            if let Ok((v4, v6, view, local)) = iptables.join() {
                 (snapshot.iptables, snapshot.ip6tables) = (v4, v6);
+                snapshot.kube_view = OnceLock::from(view);
                 small.absorb(local);
             }
             if let Ok((v4, v6, local)) = conntrack.join() {

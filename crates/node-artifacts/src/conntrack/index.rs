@@ -124,6 +124,12 @@ impl ConntrackTable {
         out
     }
 
+    /// Builds the table's indexes now instead of on the first query (a
+    /// caller with an idle thread, such as the snapshot builder, uses this).
+    pub fn build_indexes(&self) {
+        self.index();
+    }
+
     fn index(&self) -> &TableIndex {
         self.index.get_or_init(|| TableIndex::build(&self.entries))
     }
