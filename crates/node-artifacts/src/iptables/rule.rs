@@ -7,7 +7,6 @@
 //! then stored in canonical order, so the save order and kube-proxy's order
 //! give the same rule.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use nom::character::complete::{char, u64 as dec_u64};
@@ -411,7 +410,11 @@ fn implicit_module(protocol: Option<&Neg<Protocol>>, option: &str) -> Option<&'s
 /// Prints a rule in iptables-save's canonical form (ignoring [`Rule::raw`]).
 pub(crate) fn write_rule(out: &mut String, rule: &Rule) {
     if let Some(c) = rule.counters {
-        let _ = write!(out, "[{}:{}] ", c.packets, c.bytes);
+        out.push('[');
+        values::push_decimal(out, c.packets);
+        out.push(':');
+        values::push_decimal(out, c.bytes);
+        out.push_str("] ");
     }
     out.push_str("-A");
     push_arg(out, &rule.chain);

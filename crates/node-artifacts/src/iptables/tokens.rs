@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use memchr::{memchr, memchr3};
+
 /// One argument of a rule line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tok<'a> {
@@ -28,20 +30,25 @@ impl Tok<'_> {
 }
 
 /// Splits `line` into `out` (which is cleared first).
+///
+/// Works on bytes: the separators, `"` and `\` are ASCII, so every place the
+/// loop slices at is a character boundary. A token that is one quoted
+/// section without escapes (a kube-proxy comment) borrows the text between
+/// its quotes; only mixed or escaped arguments allocate.
 pub(crate) fn tokenize<'a>(line: &'a str, out: &mut Vec<Tok<'a>>) -> Result<(), &'static str> {
     out.clear();
     let bytes = line.as_bytes();
-    let mut i = 0;
     let n = bytes.len();
+    let mut i = 0;
     while i < n {
-        while i < n && (bytes[i] == b' ' || bytes[i] == b'\t') {
+        while i < n && is_separator(bytes[i]) {
             i += 1;
         }
         if i == n {
             break;
         }
         let start = i;
-        while i < n && bytes[i] != b' ' && bytes[i] != b'\t' && bytes[i] != b'"' {
+        while i < n && !is_separator(bytes[i]) && bytes[i] != b'"' {
             i += 1;
         }
         if i == n || bytes[i] != b'"' {
@@ -51,29 +58,19 @@ pub(crate) fn tokenize<'a>(line: &'a str, out: &mut Vec<Tok<'a>>) -> Result<(), 
             });
             continue;
         }
-        // Slow path: the argument holds a quoted section.
-        let mut text = String::with_capacity(16);
-        text.push_str(&line[start..i]);
-        let mut in_quote = false;
-        let mut rest = line[i..].char_indices();
-        let mut end = n;
-        while let Some((offset, c)) = rest.next() {
-            match c {
-                '"' => in_quote = !in_quote,
-                '\\' if in_quote => match rest.next() {
-                    Some((_, escaped)) => text.push(escaped),
-                    None => return Err("unterminated quote"),
-                },
-                ' ' | '\t' if !in_quote => {
-                    end = i + offset;
-                    break;
-                }
-                c => text.push(c),
-            }
+        if i == start
+            && let Some(close) = memchr(b'"', &bytes[i + 1..]).map(|at| i + 1 + at)
+            && memchr(b'\\', &bytes[i + 1..close]).is_none()
+            && bytes.get(close + 1).is_none_or(|&b| is_separator(b))
+        {
+            out.push(Tok {
+                text: Cow::Borrowed(&line[i + 1..close]),
+                quoted: true,
+            });
+            i = close + 1;
+            continue;
         }
-        if in_quote {
-            return Err("unterminated quote");
-        }
+        let (text, end) = quoted_argument(line, start, i)?;
         out.push(Tok {
             text: Cow::Owned(text),
             quoted: true,
@@ -81,6 +78,53 @@ pub(crate) fn tokenize<'a>(line: &'a str, out: &mut Vec<Tok<'a>>) -> Result<(), 
         i = end;
     }
     Ok(())
+}
+
+/// Reads an argument that holds a quoted section starting at `quote`
+/// (`start` is where the argument begins). Returns the argument with quotes
+/// removed and escapes resolved, and the offset just past it.
+fn quoted_argument(
+    line: &str,
+    start: usize,
+    quote: usize,
+) -> Result<(String, usize), &'static str> {
+    let bytes = line.as_bytes();
+    let mut text = String::with_capacity(line.len() - start);
+    text.push_str(&line[start..quote]);
+    let mut in_quote = false;
+    // Start of the literal run not yet copied into `text`.
+    let mut run = quote;
+    let mut i = quote;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                text.push_str(&line[run..i]);
+                in_quote = !in_quote;
+                run = i + 1;
+            }
+            b'\\' if in_quote => {
+                text.push_str(&line[run..i]);
+                if i + 1 == bytes.len() {
+                    return Err("unterminated quote");
+                }
+                // The escaped character (of any length) starts the next run.
+                run = i + 1;
+                i += 1;
+            }
+            b if !in_quote && is_separator(b) => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    if in_quote {
+        return Err("unterminated quote");
+    }
+    text.push_str(&line[run..i]);
+    Ok((text, i))
+}
+
+fn is_separator(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
 }
 
 /// Appends ` value`, quoting it only when `iptables-restore` would otherwise
@@ -123,10 +167,10 @@ pub(crate) fn push_save_string(out: &mut String, value: &str) {
 fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
     let mut rest = value;
-    while let Some(at) = rest.find(['"', '\\', '\'']) {
+    // The escaped characters are all ASCII, so `at` is a character boundary.
+    while let Some(at) = memchr3(b'"', b'\\', b'\'', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         out.push('\\');
-        // The escaped characters are all one byte long.
         out.push_str(&rest[at..at + 1]);
         rest = &rest[at + 1..];
     }
@@ -175,8 +219,56 @@ mod tests {
         check(r#"x"y z"w"#, Ok(&[("xy zw", true)]));
         check(r#""""#, Ok(&[("", true)]));
         check(r#"--comment "abc"#, Err("unterminated quote"));
+        check(r#"--comment "abc\"#, Err("unterminated quote"));
+        check(r#""a"b "c"#, Err("unterminated quote"));
+        check(r#""a"b"#, Ok(&[("ab", true)]));
+        check(r#""a b"	"c""#, Ok(&[("a b", true), ("c", true)]));
+        check(r#""\é\\x" a\b"#, Ok(&[("é\\x", true), ("a\\b", false)]));
+        check(r#"""x"#, Ok(&[("x", true)]));
         check("", Ok(&[]));
         check("   ", Ok(&[]));
+    }
+
+    /// The straightforward char-by-char splitter the byte loop replaced,
+    /// kept as the oracle for [`tokenize`].
+    fn reference_tokenize(line: &str) -> Result<Vec<(String, bool)>, &'static str> {
+        let mut out = Vec::new();
+        let mut chars = line.chars().peekable();
+        loop {
+            while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+            if chars.peek().is_none() {
+                return Ok(out);
+            }
+            let mut text = String::new();
+            let mut quoted = false;
+            let mut in_quote = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => {
+                        quoted = true;
+                        in_quote = !in_quote;
+                    }
+                    '\\' if in_quote => text.push(chars.next().ok_or("unterminated quote")?),
+                    ' ' | '\t' if !in_quote => break,
+                    c => text.push(c),
+                }
+            }
+            if in_quote {
+                return Err("unterminated quote");
+            }
+            out.push((text, quoted));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_reference(line in r#"([ \t"\\a-]|é|-A|--x){0,24}"#) {
+            let mut toks = Vec::new();
+            let got = tokenize(&line, &mut toks).map(|()| {
+                toks.iter().map(|t| (t.text.to_string(), t.quoted)).collect::<Vec<_>>()
+            });
+            proptest::prop_assert_eq!(got, reference_tokenize(&line));
+        }
     }
 
     #[test]
