@@ -48,9 +48,10 @@ pub(crate) fn tokenize<'a>(line: &'a str, out: &mut Vec<Tok<'a>>) -> Result<(), 
             break;
         }
         let start = i;
-        while i < n && !is_separator(bytes[i]) && bytes[i] != b'"' {
-            i += 1;
-        }
+        i += bytes[i..]
+            .iter()
+            .position(|&b| CLASS[usize::from(b)] & (SEPARATOR | QUOTE) != 0)
+            .unwrap_or(n - i);
         if i == n || bytes[i] != b'"' {
             out.push(Tok {
                 text: Cow::Borrowed(&line[start..i]),
@@ -124,8 +125,35 @@ fn quoted_argument(
 }
 
 fn is_separator(byte: u8) -> bool {
-    byte == b' ' || byte == b'\t'
+    CLASS[usize::from(byte)] & SEPARATOR != 0
 }
+
+/// Byte classes, looked up once per byte in the splitter and printers (a
+/// table load beats a chain of comparisons on the parser's hottest loops).
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b' ' as usize] = SEPARATOR | NEEDS_QUOTES;
+    table[b'\t' as usize] = SEPARATOR | NEEDS_QUOTES;
+    table[b'"' as usize] = QUOTE | NEEDS_QUOTES;
+    table[b'\\' as usize] = NEEDS_QUOTES;
+    table[b'\'' as usize] = NEEDS_QUOTES;
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'-' as usize {
+            table[b] |= SAVE_BARE;
+        }
+        b += 1;
+    }
+    table
+};
+/// Space or tab: separates arguments.
+const SEPARATOR: u8 = 1;
+/// `"`: opens or closes a quoted section.
+const QUOTE: u8 = 2;
+/// A byte that makes [`push_arg`] quote its value.
+const NEEDS_QUOTES: u8 = 4;
+/// A byte that [`push_save_string`] prints without quotes.
+const SAVE_BARE: u8 = 8;
 
 /// Appends ` value`, quoting it only when `iptables-restore` would otherwise
 /// split or misread it.
@@ -134,7 +162,7 @@ pub(crate) fn push_arg(out: &mut String, value: &str) {
     let needs_quotes = value.is_empty()
         || value
             .bytes()
-            .any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\\' | b'\''))
+            .any(|b| CLASS[usize::from(b)] & NEEDS_QUOTES != 0)
         || value == "!"
         || (value.starts_with('-') && value.len() > 1 && !is_numberish(value));
     if needs_quotes {
@@ -156,7 +184,7 @@ pub(crate) fn push_save_string(out: &mut String, value: &str) {
         && !value.starts_with('-')
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            .all(|b| CLASS[usize::from(b)] & SAVE_BARE != 0);
     if bare {
         out.push_str(value);
     } else {
@@ -268,6 +296,25 @@ mod tests {
                 toks.iter().map(|t| (t.text.to_string(), t.quoted)).collect::<Vec<_>>()
             });
             proptest::prop_assert_eq!(got, reference_tokenize(&line));
+        }
+    }
+
+    #[test]
+    fn byte_classes() {
+        for b in 0..=255u8 {
+            let class = CLASS[usize::from(b)];
+            assert_eq!(class & SEPARATOR != 0, b == b' ' || b == b'\t', "{b}");
+            assert_eq!(class & QUOTE != 0, b == b'"', "{b}");
+            assert_eq!(
+                class & NEEDS_QUOTES != 0,
+                matches!(b, b' ' | b'\t' | b'"' | b'\\' | b'\''),
+                "{b}"
+            );
+            assert_eq!(
+                class & SAVE_BARE != 0,
+                b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+                "{b}"
+            );
         }
     }
 
