@@ -855,7 +855,8 @@ pub(crate) fn write_module(out: &mut String, m: &Match) {
                 } => {
                     out.push_str(" --mode random");
                     bang(out, *negated);
-                    let _ = write!(out, " --probability {probability:.11}");
+                    out.push_str(" --probability ");
+                    values::write_probability(out, *probability);
                 }
                 StatisticMatch::Nth {
                     negated,
