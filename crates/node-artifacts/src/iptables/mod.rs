@@ -163,11 +163,21 @@ struct Builder<'a> {
     diagnostics: Vec<Diagnostic>,
     scratch: rule::Scratch<'a>,
     notes: Vec<String>,
+    /// Scratch space for rendering chain declarations.
+    chain_text: String,
     /// Most recently resolved chain names of the current table.
     resolve_cache: RefCell<Vec<ChainName>>,
     /// Index of the chain the previous rule was appended to.
     last_chain: Option<usize>,
+    /// Rules parsed but not yet moved into their chain (see
+    /// [`Builder::flush_run`]), and the `(table, chain)` they belong to.
+    run: Vec<Rule>,
+    run_chain: Option<(usize, usize)>,
 }
+
+/// Runs up to this long are copied out of the run buffer, which keeps its
+/// capacity; longer runs take the buffer with them.
+const RUN_KEPT: usize = 64;
 
 const RESOLVE_CACHE: usize = 4;
 
@@ -185,8 +195,11 @@ impl<'a> Builder<'a> {
             diagnostics: Vec::new(),
             scratch: rule::Scratch::default(),
             notes: Vec::new(),
+            chain_text: String::new(),
             resolve_cache: RefCell::new(Vec::with_capacity(RESOLVE_CACHE)),
             last_chain: None,
+            run: Vec::with_capacity(RUN_KEPT),
+            run_chain: None,
         }
     }
 
@@ -328,7 +341,7 @@ impl<'a> Builder<'a> {
             chain.policy = policy;
             chain.counters = counters;
             chain.line = Some(line_no);
-            let differs = canonical_chain_differs(chain, line);
+            let differs = canonical_chain_differs(&mut self.chain_text, chain, line);
             chain.raw = differs.then(|| line.into());
             self.push_chain_line(table, existing);
             return;
@@ -341,7 +354,7 @@ impl<'a> Builder<'a> {
             raw: None,
             rules: Vec::new(),
         };
-        if canonical_chain_differs(&chain, line) {
+        if canonical_chain_differs(&mut self.chain_text, &chain, line) {
             chain.raw = Some(line.into());
         }
         block
@@ -474,22 +487,40 @@ impl<'a> Builder<'a> {
                     }
                 };
                 self.last_chain = Some(chain);
-                let rules = &mut block.chains[chain].rules;
-                // Most kube-proxy chains hold one to four rules: grow small
-                // vectors one slot at a time instead of jumping to four, which
-                // keeps peak memory near the final size (realloc of a small
-                // block is cheap); long chains still grow by doubling.
-                if rules.len() == rules.capacity() && rules.len() < 8 {
-                    rules.reserve_exact(1);
+                if self.run_chain != Some((table, chain)) {
+                    self.flush_run();
+                    self.run_chain = Some((table, chain));
                 }
-                rules.push(rule);
-                let index = rules.len() - 1;
+                let index = self.tables[table].chains[chain].rules.len() + self.run.len();
+                self.run.push(rule);
                 self.push_rule_line(table, chain, index);
             }
         }
     }
 
+    /// Moves the pending run of rules into its chain.
+    ///
+    /// Rules of one chain mostly come in one run, so collecting a run first
+    /// lets each chain's vector be allocated once at its final size: no
+    /// growth by reallocation, and no doubling slack at the peak.
+    fn flush_run(&mut self) {
+        let Some((table, chain)) = self.run_chain.take() else {
+            return;
+        };
+        let rules = &mut self.tables[table].chains[chain].rules;
+        if rules.is_empty() && self.run.len() > RUN_KEPT {
+            // Hand a long run's buffer over rather than copy it, so the
+            // scratch buffer never holds more than a short run.
+            *rules = std::mem::replace(&mut self.run, Vec::with_capacity(RUN_KEPT));
+            rules.shrink_to_fit();
+        } else {
+            rules.reserve_exact(self.run.len());
+            rules.append(&mut self.run);
+        }
+    }
+
     fn finish(mut self, final_newline: bool) -> Parsed<Ruleset> {
+        self.flush_run();
         self.close_uncommitted();
         // Vectors grow by doubling; most kube-proxy chains hold two rules,
         // so trimming them returns a large share of the model's memory.
@@ -513,10 +544,12 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn canonical_chain_differs(chain: &Chain, line: &str) -> bool {
-    let mut out = String::with_capacity(line.len());
-    render::write_chain(&mut out, chain);
-    out != line
+/// Whether `line` differs from the canonical rendering of `chain`; `buffer`
+/// is scratch space reused from one declaration to the next.
+fn canonical_chain_differs(buffer: &mut String, chain: &Chain, line: &str) -> bool {
+    buffer.clear();
+    render::write_chain(buffer, chain);
+    *buffer != line
 }
 
 #[cfg(test)]
