@@ -61,9 +61,10 @@ pub(crate) fn ip(text: &str) -> Option<IpAddr> {
 /// Reads `a.b.c.d` with one to three digits per octet and no leading zero.
 fn dotted_quad(bytes: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = bytes.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
+    let mut rest = bytes;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        let len = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
+        let (part, tail) = rest.split_at(len);
         if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
             return None;
         }
@@ -75,8 +76,15 @@ fn dotted_quad(bytes: &[u8]) -> Option<Ipv4Addr> {
             value = value * 10 + u16::from(digit - b'0');
         }
         *octet = u8::try_from(value).ok()?;
+        rest = if index < 3 {
+            tail.strip_prefix(b".")?
+        } else if tail.is_empty() {
+            tail
+        } else {
+            return None;
+        };
     }
-    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Prints an [`IpNet`] the way iptables-save does: always with `/prefix`.
@@ -99,14 +107,29 @@ pub(crate) fn push_decimal(out: &mut String, n: impl itoa::Integer) {
 pub(crate) fn push_ip(out: &mut String, addr: IpAddr) {
     match addr {
         IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            push_decimal(out, a);
-            out.push('.');
-            push_decimal(out, b);
-            out.push('.');
-            push_decimal(out, c);
-            out.push('.');
-            push_decimal(out, d);
+            // Digits go to a stack buffer first: one append instead of seven.
+            let mut text = [0u8; 15];
+            let mut len = 0;
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    text[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    text[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    text[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                text[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            // Digits and dots only, so this is always valid UTF-8.
+            if let Ok(text) = std::str::from_utf8(&text[..len]) {
+                out.push_str(text);
+            }
         }
         // IPv6 text has compression rules (RFC 5952) best left to std.
         IpAddr::V6(v6) => {
@@ -543,6 +566,16 @@ mod tests {
         #[test]
         fn dotted_quads_parse_like_from_str(text in "(0|00|1|09|25[0-9]|2[0-9][0-9]|[0-9]{1,4})(\\.(0|01|[0-9]{1,4})){0,4}") {
             proptest::prop_assert_eq!(ip(&text), text.parse::<IpAddr>().ok());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn addresses_print_like_display(octets in proptest::array::uniform4(0u8..=255)) {
+            let addr = IpAddr::from(octets);
+            let mut out = String::new();
+            push_ip(&mut out, addr);
+            proptest::prop_assert_eq!(out, addr.to_string());
         }
     }
 
