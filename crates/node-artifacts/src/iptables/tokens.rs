@@ -161,9 +161,9 @@ const CLASS: [u8; 256] = {
     let mut table = [0u8; 256];
     table[b' ' as usize] = SEPARATOR | NEEDS_QUOTES;
     table[b'\t' as usize] = SEPARATOR | NEEDS_QUOTES;
-    table[b'"' as usize] = QUOTE | NEEDS_QUOTES;
-    table[b'\\' as usize] = NEEDS_QUOTES;
-    table[b'\'' as usize] = NEEDS_QUOTES;
+    table[b'"' as usize] = QUOTE | NEEDS_QUOTES | ESCAPED;
+    table[b'\\' as usize] = NEEDS_QUOTES | ESCAPED;
+    table[b'\'' as usize] = NEEDS_QUOTES | ESCAPED;
     let mut b = 0;
     while b < 256 {
         if (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'-' as usize {
@@ -181,19 +181,20 @@ const QUOTE: u8 = 2;
 const NEEDS_QUOTES: u8 = 4;
 /// A byte that [`push_save_string`] prints without quotes.
 const SAVE_BARE: u8 = 8;
+/// A byte that takes a backslash inside quotes.
+const ESCAPED: u8 = 16;
 
 /// Appends ` value`, quoting it only when `iptables-restore` would otherwise
 /// split or misread it.
 pub(crate) fn push_arg(out: &mut String, value: &str) {
     out.push(' ');
+    let (any, _) = classes(value);
     let needs_quotes = value.is_empty()
-        || value
-            .bytes()
-            .any(|b| CLASS[usize::from(b)] & NEEDS_QUOTES != 0)
+        || any & NEEDS_QUOTES != 0
         || value == "!"
         || (value.starts_with('-') && value.len() > 1 && !is_numberish(value));
     if needs_quotes {
-        push_quoted(out, value);
+        push_quoted(out, value, any & ESCAPED != 0);
     } else {
         out.push_str(value);
     }
@@ -204,30 +205,40 @@ pub(crate) fn push_arg(out: &mut String, value: &str) {
 /// `"`, `\` and `'` escaped.
 pub(crate) fn push_save_string(out: &mut String, value: &str) {
     out.push(' ');
+    let (any, all) = classes(value);
     // iptables-save would also print a value starting with `-` bare, which
     // iptables-restore then reads as an option; quote it so the canonical
     // form always parses back.
-    let bare = !value.is_empty()
-        && !value.starts_with('-')
-        && value
-            .bytes()
-            .all(|b| CLASS[usize::from(b)] & SAVE_BARE != 0);
+    let bare = !value.is_empty() && !value.starts_with('-') && all & SAVE_BARE != 0;
     if bare {
         out.push_str(value);
     } else {
-        push_quoted(out, value);
+        push_quoted(out, value, any & ESCAPED != 0);
     }
 }
 
-fn push_quoted(out: &mut String, value: &str) {
+/// The classes of `value`'s bytes in one pass: those any byte has, and
+/// those every byte has.
+fn classes(value: &str) -> (u8, u8) {
+    value.bytes().fold((0, u8::MAX), |(any, all), byte| {
+        let class = CLASS[usize::from(byte)];
+        (any | class, all & class)
+    })
+}
+
+/// Appends `value` in double quotes; `escapes` tells whether it holds a
+/// byte that needs a backslash.
+fn push_quoted(out: &mut String, value: &str, escapes: bool) {
     out.push('"');
     let mut rest = value;
-    // The escaped characters are all ASCII, so `at` is a character boundary.
-    while let Some(at) = memchr3(b'"', b'\\', b'\'', rest.as_bytes()) {
-        out.push_str(&rest[..at]);
-        out.push('\\');
-        out.push_str(&rest[at..at + 1]);
-        rest = &rest[at + 1..];
+    if escapes {
+        // The escaped characters are all ASCII, so `at` is a character boundary.
+        while let Some(at) = memchr3(b'"', b'\\', b'\'', rest.as_bytes()) {
+            out.push_str(&rest[..at]);
+            out.push('\\');
+            out.push_str(&rest[at..at + 1]);
+            rest = &rest[at + 1..];
+        }
     }
     out.push_str(rest);
     out.push('"');
@@ -349,6 +360,11 @@ mod tests {
             assert_eq!(
                 class & NEEDS_QUOTES != 0,
                 matches!(b, b' ' | b'\t' | b'"' | b'\\' | b'\''),
+                "{b}"
+            );
+            assert_eq!(
+                class & ESCAPED != 0,
+                matches!(b, b'"' | b'\\' | b'\''),
                 "{b}"
             );
             assert_eq!(
