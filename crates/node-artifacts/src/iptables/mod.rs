@@ -424,12 +424,18 @@ impl<'a> Builder<'a> {
         // again (KUBE-MARK-MASQ): a small most-recent-first cache answers
         // most look-ups without hashing.
         let cache = &self.resolve_cache;
-        // iptables-save prints chains' rules in declaration order, so the
-        // chain after the previous rule's chain is the next best guess.
-        let next_chain = self.last_chain.and_then(|c| block.chains.get(c + 1));
+        // iptables-save prints each chain's rules together, chains in
+        // declaration order: the previous rule's chain and the one after it
+        // are the best guesses for this rule's chain, and checking them first
+        // saves a hash look-up whose key comparison misses the cache.
+        let last_chain = self.last_chain;
         let resolve = |name: &str| {
-            if let Some(next) = next_chain.filter(|c| c.name == name) {
-                return Some(next.name.clone());
+            let guesses = last_chain.into_iter().flat_map(|c| [c, c + 1]);
+            if let Some(chain) = guesses
+                .filter_map(|c| block.chains.get(c))
+                .find(|chain| chain.name == name)
+            {
+                return Some(chain.name.clone());
             }
             let mut recent = cache.borrow_mut();
             if let Some(pos) = recent.iter().position(|n| n.as_str() == name) {
