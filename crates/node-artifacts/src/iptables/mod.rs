@@ -574,6 +574,45 @@ fn canonical_chain_differs(buffer: &mut String, chain: &Chain, line: &str) -> bo
 mod tests {
     use super::*;
 
+    /// Rules reach their chains through the run buffer: runs longer and
+    /// shorter than [`RUN_KEPT`], a chain whose rules come in several runs,
+    /// and runs in two tables must all keep input order, line numbers and
+    /// the layout.
+    #[test]
+    fn rules_in_interleaved_runs_keep_their_order() {
+        let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n");
+        let mut expect_a = Vec::new();
+        let mut expect_b = Vec::new();
+        let mut line = 4;
+        for (chain, count) in [("A", 2), ("B", 1), ("A", RUN_KEPT + 3), ("B", 2), ("A", 1)] {
+            for _ in 0..count {
+                line += 1;
+                text.push_str(&format!(
+                    "-A {chain} -s 10.0.0.{}/32 -j ACCEPT\n",
+                    line % 250
+                ));
+                if chain == "A" {
+                    expect_a.push(line);
+                } else {
+                    expect_b.push(line);
+                }
+            }
+        }
+        text.push_str("COMMIT\n*nat\n:C - [0:0]\n-A C -j RETURN\nCOMMIT\n");
+        let parsed = parse(&text).expect("a dump");
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.value.render(), text);
+        let filter = &parsed.value.tables[0];
+        let lines = |name: &str| {
+            let chain = filter.chain(name).expect("a chain");
+            assert_eq!(chain.rules.len(), chain.rules.capacity(), "{name}");
+            chain.rules.iter().map(|r| r.line).collect::<Vec<_>>()
+        };
+        assert_eq!(lines("A"), expect_a);
+        assert_eq!(lines("B"), expect_b);
+        assert_eq!(parsed.value.tables[1].chains[0].rules.len(), 1);
+    }
+
     /// The model's size per rule is what keeps a 75,000-line dump under 4×
     /// its size in memory; growing these types should be a decision.
     #[test]
