@@ -457,12 +457,12 @@ pub(crate) fn nat_range(text: &str) -> Option<NatRange> {
             None => None,
         };
         return finish_nat(Some(addr), addr_last, ports);
-    } else if memchr::memchr_iter(b':', text.as_bytes()).nth(1).is_some() {
-        // Bare IPv6 address (possibly a range), no ports.
-        (text, None)
     } else {
-        match text.split_once(':') {
-            Some((a, p)) => (a, Some(p)),
+        let bytes = text.as_bytes();
+        match bytes.iter().position(|&b| b == b':') {
+            // Bare IPv6 address (possibly a range), no ports.
+            Some(at) if bytes[at + 1..].contains(&b':') => (text, None),
+            Some(at) => (&text[..at], Some(&text[at + 1..])),
             None => (text, None),
         }
     };
@@ -489,13 +489,15 @@ fn finish_nat(
                 Some((r, b)) => (r, Some(port(b)?)),
                 None => (p, None),
             };
-            let range = match (port(range), range.split_once('-')) {
-                (Some(p), _) => PortRange { first: p, last: p },
-                (None, Some((a, b))) => PortRange {
-                    first: port(a)?,
-                    last: port(b)?,
-                },
-                (None, None) => return None,
+            let range = match port(range) {
+                Some(p) => PortRange { first: p, last: p },
+                None => {
+                    let (a, b) = range.split_once('-')?;
+                    PortRange {
+                        first: port(a)?,
+                        last: port(b)?,
+                    }
+                }
             };
             if range.first > range.last || base == Some(0) {
                 return None;
