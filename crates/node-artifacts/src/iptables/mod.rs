@@ -105,6 +105,7 @@ mod values;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use memchr::memchr;
 
@@ -343,38 +344,41 @@ impl<'a> Builder<'a> {
             other => Some(Policy::Other(other.to_owned())),
         };
         let block = &mut self.tables[table];
-        if let Some(&existing) = block.chain_index.get(name) {
-            if block.chains[existing].line.is_some() {
-                self.unparsed(line_no, line, format!("chain `{name}` declared twice"));
+        // One hash look-up per declaration: the name is made first, and is
+        // only wasted in the rare adopt and duplicate cases.
+        let slot = match block.chain_index.entry(ChainName::new(name)) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                let index = block.chains.len();
+                let mut chain = Chain {
+                    name: slot.key().clone(),
+                    policy,
+                    counters,
+                    line: Some(line_no),
+                    raw: None,
+                    rules: Vec::new(),
+                };
+                slot.insert(index);
+                if canonical_chain_differs(&mut self.chain_text, &chain, line) {
+                    chain.raw = Some(line.into());
+                }
+                block.chains.push(chain);
+                self.push_chain_line(table, index);
                 return;
             }
-            // A rule used the chain before its declaration: adopt it.
-            let chain = &mut block.chains[existing];
-            chain.policy = policy;
-            chain.counters = counters;
-            chain.line = Some(line_no);
-            let differs = canonical_chain_differs(&mut self.chain_text, chain, line);
-            chain.raw = differs.then(|| line.into());
-            self.push_chain_line(table, existing);
+        };
+        if block.chains[slot].line.is_some() {
+            self.unparsed(line_no, line, format!("chain `{name}` declared twice"));
             return;
         }
-        let mut chain = Chain {
-            name: ChainName::new(name),
-            policy,
-            counters,
-            line: Some(line_no),
-            raw: None,
-            rules: Vec::new(),
-        };
-        if canonical_chain_differs(&mut self.chain_text, &chain, line) {
-            chain.raw = Some(line.into());
-        }
-        block
-            .chain_index
-            .insert(chain.name.clone(), block.chains.len());
-        block.chains.push(chain);
-        let index = block.chains.len() - 1;
-        self.push_chain_line(table, index);
+        // A rule used the chain before its declaration: adopt it.
+        let chain = &mut block.chains[slot];
+        chain.policy = policy;
+        chain.counters = counters;
+        chain.line = Some(line_no);
+        let differs = canonical_chain_differs(&mut self.chain_text, chain, line);
+        chain.raw = differs.then(|| line.into());
+        self.push_chain_line(table, slot);
     }
 
     /// Records a chain declaration line, extending the current run when it
