@@ -617,6 +617,34 @@ mod tests {
         assert_eq!(parsed.value.tables[1].chains[0].rules.len(), 1);
     }
 
+    /// A chain used by a rule before its declaration is adopted by the
+    /// declaration: one chain, the rule kept, the layout intact.
+    #[test]
+    fn declaration_after_use_adopts_the_chain() {
+        let text =
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j X\n-A X -j DROP\n:X - [1:2]\nCOMMIT\n";
+        let parsed = parse(text).expect("a dump");
+        assert_eq!(parsed.value.render(), text);
+        let filter = &parsed.value.tables[0];
+        assert_eq!(filter.chains.len(), 2);
+        let x = filter.chain("X").expect("chain X");
+        assert_eq!(x.line, Some(5));
+        assert_eq!(
+            x.counters,
+            Some(Counters {
+                packets: 1,
+                bytes: 2
+            })
+        );
+        assert_eq!(x.rules.len(), 1);
+        let reasons: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.reason.as_str()))
+            .collect();
+        assert_eq!(reasons, [(4, "rule appends to undeclared chain `X`")]);
+    }
+
     /// The model's size per rule is what keeps a 75,000-line dump under 4×
     /// its size in memory; growing these types should be a decision.
     #[test]
