@@ -544,8 +544,10 @@ impl<'a> Builder<'a> {
     fn finish(mut self, final_newline: bool) -> Parsed<Ruleset> {
         self.flush_run();
         self.close_uncommitted();
-        // Vectors grow by doubling; most kube-proxy chains hold two rules,
-        // so trimming them returns a large share of the model's memory.
+        // The chain and line vectors grow by doubling, so trim them. Rule
+        // vectors are already exact (see `flush_run`) unless a chain's rules
+        // came in several runs, which reserve exactly too; trimming them
+        // costs nothing when they are.
         for block in &mut self.tables {
             block.chains.shrink_to_fit();
             for chain in &mut block.chains {
