@@ -62,7 +62,12 @@ impl<'t> Opt<'t, '_> {
 /// Whether the typed `module` owns `option` (used to attribute options to
 /// modules when the writer interleaves them, as kube-proxy does).
 pub(crate) fn module_accepts(module: &str, option: &str) -> bool {
-    let opts: &[&str] = match module {
+    module_options(module).contains(&option)
+}
+
+/// The options the typed `module` owns (none for an untyped module).
+pub(crate) fn module_options(module: &str) -> &'static [&'static str] {
+    match module {
         "tcp" => &[
             "--sport",
             "--source-port",
@@ -151,9 +156,8 @@ pub(crate) fn module_accepts(module: &str, option: &str) -> bool {
         "mac" => &["--mac-source"],
         "nfacct" => &["--nfacct-name"],
         "socket" => &["--transparent", "--nowildcard", "--restore-skmark"],
-        _ => return false,
-    };
-    opts.contains(&option)
+        _ => &[],
+    }
 }
 
 /// Builds a typed match; `Err` carries why the module is kept whole instead.
@@ -855,7 +859,8 @@ pub(crate) fn write_module(out: &mut String, m: &Match) {
                 } => {
                     out.push_str(" --mode random");
                     bang(out, *negated);
-                    let _ = write!(out, " --probability {probability:.11}");
+                    out.push_str(" --probability ");
+                    values::write_probability(out, *probability);
                 }
                 StatisticMatch::Nth {
                     negated,

@@ -75,11 +75,23 @@
 //! loop rather than nom combinators: a rule is a flat token list, the splitter
 //! must follow `iptables-restore`'s quoting exactly, and it is the hottest
 //! code in the parser. nom parses the structured leaf (`[packets:bytes]`).
+//! The splitter looks at eight bytes per step and borrows every argument from
+//! the line, a quoted one without escapes (kube-proxy's comments) included,
+//! so splitting allocates nothing on a kube-proxy dump.
+//!
+//! Each rule is printed once in canonical form to learn whether its text must
+//! be kept (see Losslessness), so the printers are on the parse path: they
+//! print numbers and IPv4 addresses without `core::fmt` and classify bytes
+//! with one table look-up.
 //!
 //! Chain names are [`ChainName`]s (a shared `Arc<str>`): the chain, its rules
 //! and every jump to it hold the same allocation, which with boxed rare
 //! variants and runs in [`Ruleset::lines`] keeps a 5,000-service kube-proxy
-//! dump under four times its size in memory.
+//! dump under four times its size in memory. A rule's chain is looked for
+//! first among the previous rule's chain and the next one (iptables-save's
+//! order), since a hash look-up costs a cache miss on the name it compares.
+//! Rules are collected per run of one chain and moved into the chain in one
+//! allocation of the final size.
 
 pub mod kube;
 mod matches;
@@ -93,6 +105,7 @@ mod values;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use memchr::memchr;
 
@@ -163,11 +176,21 @@ struct Builder<'a> {
     diagnostics: Vec<Diagnostic>,
     scratch: rule::Scratch<'a>,
     notes: Vec<String>,
+    /// Scratch space for rendering chain declarations.
+    chain_text: String,
     /// Most recently resolved chain names of the current table.
     resolve_cache: RefCell<Vec<ChainName>>,
     /// Index of the chain the previous rule was appended to.
     last_chain: Option<usize>,
+    /// Rules parsed but not yet moved into their chain (see
+    /// [`Builder::flush_run`]), and the `(table, chain)` they belong to.
+    run: Vec<Rule>,
+    run_chain: Option<(usize, usize)>,
 }
+
+/// Runs up to this long are copied out of the run buffer, which keeps its
+/// capacity; longer runs take the buffer with them.
+const RUN_KEPT: usize = 64;
 
 const RESOLVE_CACHE: usize = 4;
 
@@ -185,8 +208,11 @@ impl<'a> Builder<'a> {
             diagnostics: Vec::new(),
             scratch: rule::Scratch::default(),
             notes: Vec::new(),
+            chain_text: String::new(),
             resolve_cache: RefCell::new(Vec::with_capacity(RESOLVE_CACHE)),
             last_chain: None,
+            run: Vec::with_capacity(RUN_KEPT),
+            run_chain: None,
         }
     }
 
@@ -318,38 +344,41 @@ impl<'a> Builder<'a> {
             other => Some(Policy::Other(other.to_owned())),
         };
         let block = &mut self.tables[table];
-        if let Some(&existing) = block.chain_index.get(name) {
-            if block.chains[existing].line.is_some() {
-                self.unparsed(line_no, line, format!("chain `{name}` declared twice"));
+        // One hash look-up per declaration: the name is made first, and is
+        // only wasted in the rare adopt and duplicate cases.
+        let slot = match block.chain_index.entry(ChainName::new(name)) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                let index = block.chains.len();
+                let mut chain = Chain {
+                    name: slot.key().clone(),
+                    policy,
+                    counters,
+                    line: Some(line_no),
+                    raw: None,
+                    rules: Vec::new(),
+                };
+                slot.insert(index);
+                if canonical_chain_differs(&mut self.chain_text, &chain, line) {
+                    chain.raw = Some(line.into());
+                }
+                block.chains.push(chain);
+                self.push_chain_line(table, index);
                 return;
             }
-            // A rule used the chain before its declaration: adopt it.
-            let chain = &mut block.chains[existing];
-            chain.policy = policy;
-            chain.counters = counters;
-            chain.line = Some(line_no);
-            let differs = canonical_chain_differs(chain, line);
-            chain.raw = differs.then(|| line.into());
-            self.push_chain_line(table, existing);
+        };
+        if block.chains[slot].line.is_some() {
+            self.unparsed(line_no, line, format!("chain `{name}` declared twice"));
             return;
         }
-        let mut chain = Chain {
-            name: ChainName::new(name),
-            policy,
-            counters,
-            line: Some(line_no),
-            raw: None,
-            rules: Vec::new(),
-        };
-        if canonical_chain_differs(&chain, line) {
-            chain.raw = Some(line.into());
-        }
-        block
-            .chain_index
-            .insert(chain.name.clone(), block.chains.len());
-        block.chains.push(chain);
-        let index = block.chains.len() - 1;
-        self.push_chain_line(table, index);
+        // A rule used the chain before its declaration: adopt it.
+        let chain = &mut block.chains[slot];
+        chain.policy = policy;
+        chain.counters = counters;
+        chain.line = Some(line_no);
+        let differs = canonical_chain_differs(&mut self.chain_text, chain, line);
+        chain.raw = differs.then(|| line.into());
+        self.push_chain_line(table, slot);
     }
 
     /// Records a chain declaration line, extending the current run when it
@@ -411,12 +440,18 @@ impl<'a> Builder<'a> {
         // again (KUBE-MARK-MASQ): a small most-recent-first cache answers
         // most look-ups without hashing.
         let cache = &self.resolve_cache;
-        // iptables-save prints chains' rules in declaration order, so the
-        // chain after the previous rule's chain is the next best guess.
-        let next_chain = self.last_chain.and_then(|c| block.chains.get(c + 1));
+        // iptables-save prints each chain's rules together, chains in
+        // declaration order: the previous rule's chain and the one after it
+        // are the best guesses for this rule's chain, and checking them first
+        // saves a hash look-up whose key comparison misses the cache.
+        let last_chain = self.last_chain;
         let resolve = |name: &str| {
-            if let Some(next) = next_chain.filter(|c| c.name == name) {
-                return Some(next.name.clone());
+            let guesses = last_chain.into_iter().flat_map(|c| [c, c + 1]);
+            if let Some(chain) = guesses
+                .filter_map(|c| block.chains.get(c))
+                .find(|chain| chain.name == name)
+            {
+                return Some(chain.name.clone());
             }
             let mut recent = cache.borrow_mut();
             if let Some(pos) = recent.iter().position(|n| n.as_str() == name) {
@@ -474,25 +509,45 @@ impl<'a> Builder<'a> {
                     }
                 };
                 self.last_chain = Some(chain);
-                let rules = &mut block.chains[chain].rules;
-                // Most kube-proxy chains hold one to four rules: grow small
-                // vectors one slot at a time instead of jumping to four, which
-                // keeps peak memory near the final size (realloc of a small
-                // block is cheap); long chains still grow by doubling.
-                if rules.len() == rules.capacity() && rules.len() < 8 {
-                    rules.reserve_exact(1);
+                if self.run_chain != Some((table, chain)) {
+                    self.flush_run();
+                    self.run_chain = Some((table, chain));
                 }
-                rules.push(rule);
-                let index = rules.len() - 1;
+                let index = self.tables[table].chains[chain].rules.len() + self.run.len();
+                self.run.push(rule);
                 self.push_rule_line(table, chain, index);
             }
         }
     }
 
+    /// Moves the pending run of rules into its chain.
+    ///
+    /// Rules of one chain mostly come in one run, so collecting a run first
+    /// lets each chain's vector be allocated once at its final size: no
+    /// growth by reallocation, and no doubling slack at the peak.
+    fn flush_run(&mut self) {
+        let Some((table, chain)) = self.run_chain.take() else {
+            return;
+        };
+        let rules = &mut self.tables[table].chains[chain].rules;
+        if rules.is_empty() && self.run.len() > RUN_KEPT {
+            // Hand a long run's buffer over rather than copy it, so the
+            // scratch buffer never holds more than a short run.
+            *rules = std::mem::replace(&mut self.run, Vec::with_capacity(RUN_KEPT));
+            rules.shrink_to_fit();
+        } else {
+            rules.reserve_exact(self.run.len());
+            rules.append(&mut self.run);
+        }
+    }
+
     fn finish(mut self, final_newline: bool) -> Parsed<Ruleset> {
+        self.flush_run();
         self.close_uncommitted();
-        // Vectors grow by doubling; most kube-proxy chains hold two rules,
-        // so trimming them returns a large share of the model's memory.
+        // The chain and line vectors grow by doubling, so trim them. Rule
+        // vectors are already exact (see `flush_run`) unless a chain's rules
+        // came in several runs, which reserve exactly too; trimming them
+        // costs nothing when they are.
         for block in &mut self.tables {
             block.chains.shrink_to_fit();
             for chain in &mut block.chains {
@@ -513,15 +568,84 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn canonical_chain_differs(chain: &Chain, line: &str) -> bool {
-    let mut out = String::with_capacity(line.len());
-    render::write_chain(&mut out, chain);
-    out != line
+/// Whether `line` differs from the canonical rendering of `chain`; `buffer`
+/// is scratch space reused from one declaration to the next.
+fn canonical_chain_differs(buffer: &mut String, chain: &Chain, line: &str) -> bool {
+    buffer.clear();
+    render::write_chain(buffer, chain);
+    *buffer != line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rules reach their chains through the run buffer: runs longer and
+    /// shorter than [`RUN_KEPT`], a chain whose rules come in several runs,
+    /// and runs in two tables must all keep input order, line numbers and
+    /// the layout.
+    #[test]
+    fn rules_in_interleaved_runs_keep_their_order() {
+        let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n");
+        let mut expect_a = Vec::new();
+        let mut expect_b = Vec::new();
+        let mut line = 4;
+        for (chain, count) in [("A", 2), ("B", 1), ("A", RUN_KEPT + 3), ("B", 2), ("A", 1)] {
+            for _ in 0..count {
+                line += 1;
+                text.push_str(&format!(
+                    "-A {chain} -s 10.0.0.{}/32 -j ACCEPT\n",
+                    line % 250
+                ));
+                if chain == "A" {
+                    expect_a.push(line);
+                } else {
+                    expect_b.push(line);
+                }
+            }
+        }
+        text.push_str("COMMIT\n*nat\n:C - [0:0]\n-A C -j RETURN\nCOMMIT\n");
+        let parsed = parse(&text).expect("a dump");
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert_eq!(parsed.value.render(), text);
+        let filter = &parsed.value.tables[0];
+        let lines = |name: &str| {
+            let chain = filter.chain(name).expect("a chain");
+            assert_eq!(chain.rules.len(), chain.rules.capacity(), "{name}");
+            chain.rules.iter().map(|r| r.line).collect::<Vec<_>>()
+        };
+        assert_eq!(lines("A"), expect_a);
+        assert_eq!(lines("B"), expect_b);
+        assert_eq!(parsed.value.tables[1].chains[0].rules.len(), 1);
+    }
+
+    /// A chain used by a rule before its declaration is adopted by the
+    /// declaration: one chain, the rule kept, the layout intact.
+    #[test]
+    fn declaration_after_use_adopts_the_chain() {
+        let text =
+            "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j X\n-A X -j DROP\n:X - [1:2]\nCOMMIT\n";
+        let parsed = parse(text).expect("a dump");
+        assert_eq!(parsed.value.render(), text);
+        let filter = &parsed.value.tables[0];
+        assert_eq!(filter.chains.len(), 2);
+        let x = filter.chain("X").expect("chain X");
+        assert_eq!(x.line, Some(5));
+        assert_eq!(
+            x.counters,
+            Some(Counters {
+                packets: 1,
+                bytes: 2
+            })
+        );
+        assert_eq!(x.rules.len(), 1);
+        let reasons: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.reason.as_str()))
+            .collect();
+        assert_eq!(reasons, [(4, "rule appends to undeclared chain `X`")]);
+    }
 
     /// The model's size per rule is what keeps a 75,000-line dump under 4×
     /// its size in memory; growing these types should be a decision.

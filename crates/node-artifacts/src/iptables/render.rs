@@ -1,10 +1,9 @@
 //! Rendering the model back to text: byte-exact for what was parsed, and
 //! iptables-save's canonical form for typed rules.
 
-use std::fmt::Write as _;
-
 use crate::iptables::model::{Chain, Line, Policy, Rule, Ruleset, Table};
 use crate::iptables::rule::write_rule;
+use crate::iptables::values;
 
 impl Ruleset {
     /// Renders the ruleset. For a parsed input this gives back the input byte
@@ -119,7 +118,11 @@ pub(crate) fn write_chain(out: &mut String, chain: &Chain) {
         Some(Policy::Other(other)) => other,
     });
     if let Some(c) = chain.counters {
-        let _ = write!(out, " [{}:{}]", c.packets, c.bytes);
+        out.push_str(" [");
+        values::push_decimal(out, c.packets);
+        out.push(':');
+        values::push_decimal(out, c.bytes);
+        out.push(']');
     }
 }
 

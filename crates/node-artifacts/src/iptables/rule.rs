@@ -7,14 +7,14 @@
 //! then stored in canonical order, so the save order and kube-proxy's order
 //! give the same rule.
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use nom::character::complete::{char, u64 as dec_u64};
 use nom::sequence::{delimited, separated_pair};
 use nom::{IResult, Parser};
+use smallvec::SmallVec;
 
-use crate::iptables::matches::{self, Opt, module_accepts};
+use crate::iptables::matches::{self, Opt, module_accepts, module_options};
 use crate::iptables::model::{ChainName, Counters, IpNet, Match, Neg, Protocol, Rule, Target};
 use crate::iptables::tokens::{Tok, push_arg, tokenize};
 use crate::iptables::{targets, values};
@@ -25,7 +25,9 @@ use crate::iptables::{targets, values};
 pub(crate) struct Scratch<'a> {
     toks: Vec<Tok<'a>>,
     opts: Vec<RawOpt>,
-    modules: Vec<ModuleName>,
+    /// Loaded modules with the options each owns, looked up once per module
+    /// rather than once per option.
+    modules: Vec<(ModuleName, &'static [&'static str])>,
     render: String,
 }
 
@@ -206,7 +208,10 @@ pub(crate) fn parse_rule<'a>(
                     return Err("-m cannot be negated".to_owned());
                 }
                 one()?;
-                scratch.modules.push(ModuleName::Token(args_start));
+                scratch.modules.push((
+                    ModuleName::Token(args_start),
+                    module_options(&toks[args_start].text),
+                ));
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 if negated {
@@ -233,7 +238,7 @@ pub(crate) fn parse_rule<'a>(
                     TARGET
                 } else if let Some(m) = (0..scratch.modules.len())
                     .rev()
-                    .find(|&m| module_accepts(module_name(toks, scratch.modules[m]), name))
+                    .find(|&m| scratch.modules[m].1.contains(&name))
                 {
                     m
                 } else if let Some(implicit) = implicit_module(protocol.as_ref(), name) {
@@ -241,7 +246,9 @@ pub(crate) fn parse_rule<'a>(
                     notes.push(format!(
                         "{name} without -m {implicit}: match loaded implicitly"
                     ));
-                    scratch.modules.push(ModuleName::Implicit(implicit));
+                    scratch
+                        .modules
+                        .push((ModuleName::Implicit(implicit), module_options(implicit)));
                     scratch.modules.len() - 1
                 } else if !scratch.modules.is_empty() {
                     scratch.modules.len() - 1
@@ -279,8 +286,10 @@ pub(crate) fn parse_rule<'a>(
     rule_matches.extend(protocol.map(Match::Protocol));
     rule_matches.extend(fragment.map(|negated| Match::Fragment { negated }));
 
-    let mut opts_buf: Vec<Opt<'_, '_>> = Vec::new();
-    for (m, &name) in scratch.modules.iter().enumerate() {
+    // The options of one module or of the target: on the stack, since a
+    // heap buffer here would borrow the tokens and could not be reused.
+    let mut opts_buf: SmallVec<[Opt<'_, '_>; 8]> = SmallVec::new();
+    for (m, &(name, _)) in scratch.modules.iter().enumerate() {
         let module = module_name(toks, name);
         opts_buf.clear();
         opts_buf.extend(scratch.opts.iter().filter(|o| o.owner == m).map(|o| Opt {
@@ -411,7 +420,11 @@ fn implicit_module(protocol: Option<&Neg<Protocol>>, option: &str) -> Option<&'s
 /// Prints a rule in iptables-save's canonical form (ignoring [`Rule::raw`]).
 pub(crate) fn write_rule(out: &mut String, rule: &Rule) {
     if let Some(c) = rule.counters {
-        let _ = write!(out, "[{}:{}] ", c.packets, c.bytes);
+        out.push('[');
+        values::push_decimal(out, c.packets);
+        out.push(':');
+        values::push_decimal(out, c.bytes);
+        out.push_str("] ");
     }
     out.push_str("-A");
     push_arg(out, &rule.chain);

@@ -13,15 +13,17 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
+use memchr::memchr;
+
 use crate::iptables::model::{CtState, IpNet, MarkMask, NatRange, PortRange, Protocol};
 
 /// Parses `addr[/prefix]` or `addr/dotted.mask` (contiguous masks only).
 pub(crate) fn ipnet(text: &str) -> Option<IpNet> {
-    let (addr_text, prefix_text) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
+    let (addr_text, prefix_text) = match memchr(b'/', text.as_bytes()) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
         None => (text, None),
     };
-    let addr: IpAddr = addr_text.parse().ok()?;
+    let addr = ip(addr_text)?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix_text {
         None => max,
@@ -44,9 +46,96 @@ pub(crate) fn ipnet(text: &str) -> Option<IpNet> {
     Some(IpNet { addr, prefix })
 }
 
+/// Parses an IPv4 or IPv6 address as [`IpAddr`]'s `FromStr` does.
+///
+/// A plain dotted quad is read by hand (half the cost of `FromStr`, which
+/// tries several forms); anything else, including every form the fast path
+/// declines, goes to `FromStr`, so the two cannot disagree.
+pub(crate) fn ip(text: &str) -> Option<IpAddr> {
+    match dotted_quad(text.as_bytes()) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => text.parse().ok(),
+    }
+}
+
+/// Reads `a.b.c.d` with one to three digits per octet and no leading zero.
+fn dotted_quad(bytes: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut rest = bytes;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        let len = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
+        let (part, tail) = rest.split_at(len);
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut value = 0u16;
+        for &digit in part {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(digit - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+        rest = if index < 3 {
+            tail.strip_prefix(b".")?
+        } else if tail.is_empty() {
+            tail
+        } else {
+            return None;
+        };
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
 /// Prints an [`IpNet`] the way iptables-save does: always with `/prefix`.
 pub(crate) fn write_ipnet(out: &mut String, net: &IpNet) {
-    let _ = write!(out, "{}/{}", net.addr, net.prefix);
+    push_ip(out, net.addr);
+    out.push('/');
+    push_decimal(out, net.prefix);
+}
+
+/// Appends `n` in decimal.
+///
+/// Rendering is on the parse path (every rule is printed once to learn
+/// whether its text must be kept), and `core::fmt` took a fifth of parse
+/// time printing numbers and addresses.
+pub(crate) fn push_decimal(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends an address as its `Display` prints it, IPv4 without `core::fmt`.
+pub(crate) fn push_ip(out: &mut String, addr: IpAddr) {
+    match addr {
+        IpAddr::V4(v4) => {
+            // Digits go to a stack buffer first: one append instead of seven.
+            let mut text = [0u8; 15];
+            let mut len = 0;
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    text[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    text[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    text[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                text[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            // Digits and dots only, so this is always valid UTF-8.
+            if let Ok(text) = std::str::from_utf8(&text[..len]) {
+                out.push_str(text);
+            }
+        }
+        // IPv6 text has compression rules (RFC 5952) best left to std.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
 }
 
 /// Parses a port or port range (`80`, `1024:65535`, `:4`, `4:`, `:`).
@@ -104,12 +193,46 @@ const SERVICES: [(&str, u16); 24] = [
     ("http-alt", 8080),
 ];
 
+/// Appends a `--probability` as iptables-save prints it (`%.11f`), the same
+/// text as `format!("{p:.11}")`.
+///
+/// The statistic module stores a probability as k/2^31, so a parsed one is
+/// a dyadic fraction whose decimal expansion integer arithmetic gives
+/// exactly; rounding the twelfth digit half to even matches `core::fmt`,
+/// which takes ten times as long. Other values go through `core::fmt`.
+pub(crate) fn write_probability(out: &mut String, p: f64) {
+    const SCALE: f64 = 2_147_483_648.0;
+    const DIGITS: u128 = 100_000_000_000;
+    let scaled = p * SCALE;
+    let dyadic = p.is_sign_positive() && (0.0..=SCALE).contains(&scaled) && scaled.fract() == 0.0;
+    if !dyadic {
+        let _ = write!(out, "{p:.11}");
+        return;
+    }
+    // `scaled` is a whole number in 0..=2^31, so the cast is exact.
+    let exact = scaled as u128 * DIGITS;
+    let mut fixed = exact >> 31;
+    let remainder = exact & ((1 << 31) - 1);
+    let half = 1 << 30;
+    if remainder > half || (remainder == half && fixed % 2 == 1) {
+        fixed += 1;
+    }
+    push_decimal(out, fixed / DIGITS);
+    out.push('.');
+    let mut buffer = itoa::Buffer::new();
+    let fraction = buffer.format(fixed % DIGITS);
+    for _ in fraction.len()..11 {
+        out.push('0');
+    }
+    out.push_str(fraction);
+}
+
 /// Prints a port range with `:` (`80`, `1024:65535`).
 pub(crate) fn write_port_range(out: &mut String, range: PortRange) {
-    if range.first == range.last {
-        let _ = write!(out, "{}", range.first);
-    } else {
-        let _ = write!(out, "{}:{}", range.first, range.last);
+    push_decimal(out, range.first);
+    if range.first != range.last {
+        out.push(':');
+        push_decimal(out, range.last);
     }
 }
 
@@ -328,15 +451,18 @@ pub(crate) fn nat_range(text: &str) -> Option<NatRange> {
             None if after.is_empty() => None,
             None => return None,
         };
-        let addr = first.parse().ok()?;
-        let addr_last = last.map(str::parse).transpose().ok()?;
+        let addr = ip(first)?;
+        let addr_last = match last {
+            Some(last) => Some(ip(last)?),
+            None => None,
+        };
         return finish_nat(Some(addr), addr_last, ports);
-    } else if text.matches(':').count() > 1 {
-        // Bare IPv6 address (possibly a range), no ports.
-        (text, None)
     } else {
-        match text.split_once(':') {
-            Some((a, p)) => (a, Some(p)),
+        let bytes = text.as_bytes();
+        match bytes.iter().position(|&b| b == b':') {
+            // Bare IPv6 address (possibly a range), no ports.
+            Some(at) if bytes[at + 1..].contains(&b':') => (text, None),
+            Some(at) => (&text[..at], Some(&text[at + 1..])),
             None => (text, None),
         }
     };
@@ -344,8 +470,8 @@ pub(crate) fn nat_range(text: &str) -> Option<NatRange> {
         (None, None)
     } else {
         match addr_part.split_once('-') {
-            Some((a, b)) if !a.contains(':') => (Some(a.parse().ok()?), Some(b.parse().ok()?)),
-            _ => (Some(addr_part.parse().ok()?), None),
+            Some((a, b)) if !a.contains(':') => (Some(ip(a)?), Some(ip(b)?)),
+            _ => (Some(ip(addr_part)?), None),
         }
     };
     finish_nat(addr, addr_last, port_part)
@@ -363,13 +489,15 @@ fn finish_nat(
                 Some((r, b)) => (r, Some(port(b)?)),
                 None => (p, None),
             };
-            let range = match (port(range), range.split_once('-')) {
-                (Some(p), _) => PortRange { first: p, last: p },
-                (None, Some((a, b))) => PortRange {
-                    first: port(a)?,
-                    last: port(b)?,
-                },
-                (None, None) => return None,
+            let range = match port(range) {
+                Some(p) => PortRange { first: p, last: p },
+                None => {
+                    let (a, b) = range.split_once('-')?;
+                    PortRange {
+                        first: port(a)?,
+                        last: port(b)?,
+                    }
+                }
             };
             if range.first > range.last || base == Some(0) {
                 return None;
@@ -392,27 +520,32 @@ fn finish_nat(
 pub(crate) fn write_nat_range(out: &mut String, range: &NatRange) {
     let v6 = matches!(range.addr, Some(IpAddr::V6(_)));
     let bracket = v6 && range.ports.is_some();
-    if let Some(addr) = range.addr {
+    let push_addr = |out: &mut String, addr: IpAddr| {
         if bracket {
-            let _ = write!(out, "[{addr}]");
+            out.push('[');
+            push_ip(out, addr);
+            out.push(']');
         } else {
-            let _ = write!(out, "{addr}");
+            push_ip(out, addr);
         }
+    };
+    if let Some(addr) = range.addr {
+        push_addr(out, addr);
         if let Some(last) = range.addr_last {
-            if bracket {
-                let _ = write!(out, "-[{last}]");
-            } else {
-                let _ = write!(out, "-{last}");
-            }
+            out.push('-');
+            push_addr(out, last);
         }
     }
     if let Some(ports) = range.ports {
-        let _ = write!(out, ":{}", ports.first);
+        out.push(':');
+        push_decimal(out, ports.first);
         if ports.last != ports.first {
-            let _ = write!(out, "-{}", ports.last);
+            out.push('-');
+            push_decimal(out, ports.last);
         }
         if let Some(base) = range.base_port {
-            let _ = write!(out, "/{base}");
+            out.push('/');
+            push_decimal(out, base);
         }
     }
 }
@@ -424,6 +557,65 @@ mod tests {
     #[track_caller]
     fn check<T: std::fmt::Debug + PartialEq>(got: T, expect: T) {
         assert_eq!(got, expect);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn addresses_parse_like_from_str(text in "[0-9.:a-f]{0,18}") {
+            proptest::prop_assert_eq!(ip(&text), text.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn dotted_quads_parse_like_from_str(text in "(0|00|1|09|25[0-9]|2[0-9][0-9]|[0-9]{1,4})(\\.(0|01|[0-9]{1,4})){0,4}") {
+            proptest::prop_assert_eq!(ip(&text), text.parse::<IpAddr>().ok());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn addresses_print_like_display(octets in proptest::array::uniform4(0u8..=255)) {
+            let addr = IpAddr::from(octets);
+            let mut out = String::new();
+            push_ip(&mut out, addr);
+            proptest::prop_assert_eq!(out, addr.to_string());
+        }
+    }
+
+    #[track_caller]
+    fn check_probability(p: f64) {
+        let mut out = String::new();
+        write_probability(&mut out, p);
+        assert_eq!(out, format!("{p:.11}"), "{p:e}");
+    }
+
+    #[test]
+    fn probabilities_print_like_core_fmt() {
+        // Every exact tie at the twelfth digit: k/2^31 with k an odd
+        // multiple of 2^19.
+        for k in 0..=4096u32 {
+            check_probability(f64::from(k) * 524_288.0 / 2_147_483_648.0);
+        }
+        for p in [
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            0.33333333349,
+            0.1,
+            1.5,
+            -0.25,
+            3e-12,
+            f64::NAN,
+        ] {
+            check_probability(p);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quantised_probabilities_print_like_core_fmt(k in 0..=2_147_483_648u32) {
+            check_probability(f64::from(k) / 2_147_483_648.0);
+        }
     }
 
     #[test]
