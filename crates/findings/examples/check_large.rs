@@ -7,11 +7,12 @@
 //!
 //! Each of the `--runs` runs (1 by default) parses the bundle into a new
 //! snapshot and times the first `check` over it: the rules on all cores,
-//! including the snapshot's lazily built indexes they ask for (kube-proxy's
-//! view of the iptables ruleset, the conntrack table's indexes) and the
-//! run's journal index. The last run then times a second `check` (the
-//! snapshot's indexes now built), the journal index alone, and each rule
-//! alone on one thread (the five slowest, or all with `--all`). The
+//! including the run's journal index. (The snapshot's own indexes,
+//! kube-proxy's view of the iptables ruleset and the conntrack table's
+//! indexes, are built by `NodeSnapshot::build` in its parse threads and so
+//! count as parse time.) The last run then times a second `check`, the
+//! journal index alone, and each rule alone on one thread (the five
+//! slowest, or all with `--all`). The
 //! headline is the median run, with the spread (the machine is shared).
 //! Runs after the first parse faster than a fresh process does (the
 //! allocator reuses the previous snapshot's memory), so the README's

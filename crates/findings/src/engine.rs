@@ -101,8 +101,10 @@ type WarmUp<'a> = Box<dyn Fn() + Sync + 'a>;
 
 /// The shared indexes the runnable rules will ask for, as jobs to run
 /// before the rules: the run's journal index, kube-proxy's view of the
-/// iptables ruleset and the conntrack table's indexes. Each is built once
-/// on first use anyway (so the findings never depend on this); starting
+/// iptables ruleset and the conntrack table's indexes (the last two are
+/// normally built by `NodeSnapshot::build` already, and the jobs return at
+/// once). Each is built once on first use anyway (so the findings never
+/// depend on this); starting
 /// them first, side by side, keeps every core busy instead of leaving the
 /// rules that need one waiting on whichever rule happened to start it.
 fn warm_up<'a>(
