@@ -73,15 +73,12 @@ impl FileBytes {
 
     /// The text of `start..end` as a shared slice: `None` when the content
     /// is not UTF-8, the range is out of bounds or not on character
-    /// boundaries, or the content is too large for 32-bit offsets (4 GiB).
+    /// boundaries, or the content is too large for 32-bit offsets (4 GiB);
+    /// the caller then copies the piece ([`SharedText::from`]).
     pub fn text(&self, start: usize, end: usize) -> Option<SharedText> {
         let text = self.as_str()?;
         text.get(start..end)?;
-        Some(SharedText {
-            content: Arc::clone(&self.0),
-            start: u32::try_from(start).ok()?,
-            end: u32::try_from(end).ok()?,
-        })
+        SharedText::slice(&self.0, start, end)
     }
 
     /// The text of `part`, a sub-slice of [`FileBytes::as_bytes`] (found by
@@ -177,13 +174,32 @@ impl fmt::Debug for FileBytes {
 pub struct SharedText {
     content: Arc<Content>,
     start: u32,
+    /// The end offset, or [`WHOLE`] for "to the end of the content" (a
+    /// buffer of its own, whatever its length).
     end: u32,
 }
 
+/// The `end` of a [`SharedText`] that covers its whole buffer; slices never
+/// end there (they fall back to a copy), so the two cannot be confused.
+const WHOLE: u32 = u32::MAX;
+
 impl SharedText {
+    /// A slice of `content`, when the offsets fit (the caller has checked
+    /// that the range is text on character boundaries).
+    fn slice(content: &Arc<Content>, start: usize, end: usize) -> Option<SharedText> {
+        let start = u32::try_from(start).ok()?;
+        let end = u32::try_from(end).ok().filter(|&end| end != WHOLE)?;
+        Some(SharedText {
+            content: Arc::clone(content),
+            start,
+            end,
+        })
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         match &*self.content {
+            Content::Utf8(text) if self.end == WHOLE => text,
             // The range was checked against this very string when the
             // slice was made, and the string never changes.
             Content::Utf8(text) => text
@@ -198,23 +214,13 @@ impl SharedText {
     /// into a buffer of its own.
     pub fn sub(&self, part: &str) -> SharedText {
         let base = self.as_str();
-        match offset_in(base.as_bytes(), part.as_bytes()) {
-            Some(offset) => {
-                let start = self.start + offset as u32;
-                SharedText {
-                    content: Arc::clone(&self.content),
-                    start,
-                    end: start + part.len() as u32,
-                }
-            }
+        let start = offset_in(base.as_bytes(), part.as_bytes())
+            .map(|offset| self.start as usize + offset)
             // An empty text needs no buffer: an empty slice of this one.
-            None if part.is_empty() => SharedText {
-                content: Arc::clone(&self.content),
-                start: self.start,
-                end: self.start,
-            },
-            None => SharedText::from(part),
-        }
+            .or(part.is_empty().then_some(self.start as usize));
+        start
+            .and_then(|start| SharedText::slice(&self.content, start, start + part.len()))
+            .unwrap_or_else(|| SharedText::from(part))
     }
 }
 
@@ -225,22 +231,12 @@ impl Default for SharedText {
 }
 
 impl From<String> for SharedText {
+    /// A buffer of its own, of any length.
     fn from(text: String) -> Self {
-        match u32::try_from(text.len()) {
-            Ok(end) => SharedText {
-                content: Arc::new(Content::Utf8(text)),
-                start: 0,
-                end,
-            },
-            // Larger than 4 GiB: no reader here hands such a piece over;
-            // keep the first 4 GiB rather than panic.
-            Err(_) => {
-                let mut cut = u32::MAX as usize;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                SharedText::from(text[..cut].to_owned())
-            }
+        SharedText {
+            content: Arc::new(Content::Utf8(text)),
+            start: 0,
+            end: WHOLE,
         }
     }
 }
@@ -355,6 +351,19 @@ mod tests {
         assert_eq!(file.as_str(), None);
         assert_eq!(file.text(1, 2), None);
         assert_eq!(&*file, &[0xff, b'a']);
+    }
+
+    #[test]
+    fn sub_slices_of_owned_text_share_its_buffer() {
+        let owned = SharedText::from("key=value more".to_owned());
+        let value = owned.sub(&owned[4..9]);
+        assert_eq!(value, "value");
+        assert!(Arc::ptr_eq(&value.content, &owned.content));
+        let empty = value.sub("");
+        assert_eq!(empty, "");
+        assert!(Arc::ptr_eq(&empty.content, &owned.content));
+        // A slice may never end at the sentinel offset.
+        assert!(SharedText::slice(&owned.content, 0, WHOLE as usize).is_none());
     }
 
     #[test]
