@@ -145,46 +145,23 @@ pub enum Error {
 /// In the text formats, messages are [`SharedText`] slices of one copy of
 /// the input that the journal keeps; [`parse_file`] avoids even that copy.
 pub fn parse(input: &[u8], options: &ParseOptions) -> Result<Parsed<Journal>, Error> {
-    let format = match options.format {
-        Some(format) => format,
-        None => detect(input)?,
-    };
-    Ok(match format {
-        format if is_text_format(format) => parse_text(&FileBytes::from(input), format, options),
-        format => parse_as(input, format, options),
-    })
+    let format = format_of(input, options)?;
+    Ok(parse_as(input, format, options, || FileBytes::from(input)))
 }
 
 /// [`parse`] over a file's shared content: in the text formats, messages
 /// are slices of `input` itself, so the journal adds no copy of the file.
 pub fn parse_file(input: &FileBytes, options: &ParseOptions) -> Result<Parsed<Journal>, Error> {
-    let format = match options.format {
-        Some(format) => format,
-        None => detect(input)?,
-    };
-    Ok(match format {
-        format if is_text_format(format) => parse_text(input, format, options),
-        format => parse_as(input, format, options),
-    })
+    let format = format_of(input, options)?;
+    Ok(parse_as(input, format, options, || input.clone()))
 }
 
-fn is_text_format(format: JournalFormat) -> bool {
-    matches!(
-        format,
-        JournalFormat::Short
-            | JournalFormat::ShortIso
-            | JournalFormat::ShortPrecise
-            | JournalFormat::ShortIsoPrecise
-            | JournalFormat::ShortUnix
-            | JournalFormat::ShortMonotonic
-            | JournalFormat::Cat
-    )
-}
-
-fn parse_text(input: &FileBytes, format: JournalFormat, options: &ParseOptions) -> Parsed<Journal> {
-    let mut parsed = text::parse(input, format, options);
-    resolve_inner_times(&mut parsed.value.entries);
-    parsed
+/// The forced format, else the detected one.
+fn format_of(input: &[u8], options: &ParseOptions) -> Result<JournalFormat, Error> {
+    match options.format {
+        Some(format) => Ok(format),
+        None => detect(input),
+    }
 }
 
 /// Parses a JSON-lines application log such as the VPC CNI's `ipamd.log`
@@ -244,7 +221,14 @@ pub fn detect(input: &[u8]) -> Result<JournalFormat, Error> {
     })
 }
 
-fn parse_as(input: &[u8], format: JournalFormat, options: &ParseOptions) -> Parsed<Journal> {
+/// Reads `input` as `format`; `file` gives the shared content the text
+/// formats slice their messages from (a copy of `input`, or the file it is).
+fn parse_as(
+    input: &[u8],
+    format: JournalFormat,
+    options: &ParseOptions,
+    file: impl FnOnce() -> FileBytes,
+) -> Parsed<Journal> {
     let mut parsed = match format {
         JournalFormat::Export => export::parse(input),
         JournalFormat::Json | JournalFormat::JsonPretty | JournalFormat::JsonArray => {
@@ -257,7 +241,7 @@ fn parse_as(input: &[u8], format: JournalFormat, options: &ParseOptions) -> Pars
         | JournalFormat::ShortIsoPrecise
         | JournalFormat::ShortUnix
         | JournalFormat::ShortMonotonic
-        | JournalFormat::Cat => return parse_text(&FileBytes::from(input), format, options),
+        | JournalFormat::Cat => text::parse(&file(), format, options),
     };
     resolve_inner_times(&mut parsed.value.entries);
     parsed
