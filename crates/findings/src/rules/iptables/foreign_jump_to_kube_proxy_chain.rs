@@ -1,8 +1,6 @@
 //! IPT008: a rule kube-proxy did not write jumps into one of its per-service
 //! chains.
 
-use node_artifacts::iptables::kube::KubeView;
-
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
@@ -83,7 +81,6 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         return;
     };
     let ruleset = &iptables.value;
-    let mut view: Option<KubeView> = None;
     let failing = util::kube_proxy_logs(cx.snapshot)
         .map(|log| (log, SyncHistory::read(&log.value)))
         .find(|(_, history)| !history.ongoing().is_empty());
@@ -102,7 +99,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
         if rule.chain.starts_with("KUBE-") {
             continue;
         }
-        let view = view.get_or_insert_with(|| KubeView::new(ruleset));
+        // The snapshot's view, built once with the snapshot.
+        let Some(view) = cx.snapshot.kube_view() else {
+            return;
+        };
         let service = view.service_by_chain(target);
         let endpoint = service.and_then(|service| {
             service

@@ -1,7 +1,5 @@
 //! KPX003: a service port kube-proxy learnt about has no rules on the node.
 
-use node_artifacts::iptables::kube::KubeView;
-
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
@@ -61,7 +59,6 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(iptables) = &cx.snapshot.iptables else {
         return;
     };
-    let mut view: Option<KubeView> = None;
     for log in util::kube_proxy_logs(cx.snapshot) {
         let history = SyncHistory::read(&log.value);
         if history.ongoing().is_empty() {
@@ -82,7 +79,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             if removed {
                 continue;
             }
-            let view = view.get_or_insert_with(|| KubeView::new(&iptables.value));
+            // The snapshot's view, built once with the snapshot.
+            let Some(view) = cx.snapshot.kube_view() else {
+                return;
+            };
             if view.service(port_name).is_some() {
                 continue;
             }

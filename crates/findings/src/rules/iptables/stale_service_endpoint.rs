@@ -3,8 +3,6 @@
 
 use std::net::IpAddr;
 
-use node_artifacts::iptables::kube::KubeView;
-
 use crate::codes::{Need, Rule};
 use crate::context::RuleContext;
 use crate::declare_rule;
@@ -69,7 +67,6 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(iptables) = &cx.snapshot.iptables else {
         return;
     };
-    let mut view: Option<KubeView> = None;
     for log in util::kube_proxy_logs(cx.snapshot) {
         let history = SyncHistory::read(&log.value);
         if history.ongoing().is_empty() {
@@ -97,7 +94,10 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
             if re_added {
                 continue;
             }
-            let view = view.get_or_insert_with(|| KubeView::new(&iptables.value));
+            // The snapshot's view, built once with the snapshot.
+            let Some(view) = cx.snapshot.kube_view() else {
+                return;
+            };
             let Some(service) = view.service(service_key) else {
                 continue;
             };
