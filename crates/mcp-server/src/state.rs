@@ -305,10 +305,9 @@ pub fn load_blocking(path: &Path, limits: &Limits, source: String) -> Result<Loa
 /// Parses and checks files already read.
 pub fn build_loaded(files: BundleFiles, source: String, started: Instant) -> Loaded {
     let snapshot = files.snapshot();
+    // `NodeSnapshot::build` made the Kubernetes view and conntrack indexes
+    // already, so the first tool call that needs one does not wait.
     let report = findings::check(&snapshot, &Context::default());
-    // Build the Kubernetes view now, while loading, rather than on the
-    // first tool call that needs it.
-    let _ = snapshot.kube_view();
     let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(id = %snapshot.id, findings = report.findings.len(), load_ms, "snapshot loaded");
     Loaded {
