@@ -63,7 +63,7 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
     // all cores; their outputs are merged in registry order afterwards, so
     // the report does not depend on the scheduling.
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
-    for produced in run_all(&runnable, &warm_up(&runnable, &rule_context), &rule_context) {
+    for produced in run_all(&runnable, &warm_up(&rule_context), &rule_context) {
         for finding in produced {
             merge_into(&mut by_id, finding);
         }
@@ -99,38 +99,16 @@ pub fn check(snapshot: &NodeSnapshot, context: &Context) -> Report {
 /// A job that builds something several rules share.
 type WarmUp<'a> = Box<dyn Fn() + Sync + 'a>;
 
-/// The shared indexes the runnable rules will ask for, as jobs to run
-/// before the rules: the run's journal index, kube-proxy's view of the
-/// iptables ruleset and the conntrack table's indexes (the last two are
-/// normally built by `NodeSnapshot::build` already, and the jobs return at
-/// once). Each is built once on first use anyway (so the findings never
-/// depend on this); starting
-/// them first, side by side, keeps every core busy instead of leaving the
-/// rules that need one waiting on whichever rule happened to start it.
-fn warm_up<'a>(
-    rules: &[&'static codes::Rule],
-    rule_context: &'a RuleContext<'a>,
-) -> Vec<WarmUp<'a>> {
-    let needed = |need: codes::Need| rules.iter().any(|rule| rule.needs.contains(&need));
+/// The shared index the runnable rules will ask for, as a job to run
+/// before the rules: the run's journal index (kube-proxy's view and the
+/// conntrack indexes come built with the snapshot). It is built once on
+/// first use anyway (so the findings never depend on this); starting it
+/// first keeps every core busy instead of leaving the rules that need it
+/// waiting on whichever rule happened to start it.
+fn warm_up<'a>(rule_context: &'a RuleContext<'a>) -> Vec<WarmUp<'a>> {
     let snapshot = rule_context.snapshot;
     let mut jobs: Vec<WarmUp<'a>> = Vec::new();
-    if needed(codes::Need::Iptables) && snapshot.iptables.is_some() {
-        jobs.push(Box::new(move || {
-            snapshot.kube_view();
-        }));
-    }
-    if needed(codes::Need::ConntrackTable) {
-        jobs.push(Box::new(move || {
-            for dump in [&snapshot.conntrack, &snapshot.conntrack6]
-                .into_iter()
-                .flatten()
-            {
-                dump.value.table.counts_by_protocol();
-            }
-        }));
-    }
-    // Last: it splits itself across the cores, filling whatever the
-    // single-threaded jobs above leave idle.
+    // It splits itself across the cores.
     let journals = [
         node_artifacts::layout::ArtifactKind::KubeletJournal,
         node_artifacts::layout::ArtifactKind::ContainerdJournal,
