@@ -160,6 +160,20 @@ pub struct ArtifactFailure {
     pub reason: String,
 }
 
+/// What [`NodeSnapshot::build_owned`] reads: a [`SnapshotInput`] whose files
+/// are handed over.
+#[derive(Debug, Clone)]
+pub struct OwnedSnapshotInput<'a> {
+    /// The archive or directory name (see [`SnapshotInput::name`]).
+    pub name: Option<&'a str>,
+    /// Files by root-relative path; each is released once parsed.
+    pub files: BTreeMap<String, FileBytes>,
+    /// Coverage rows for entries the reader refused.
+    pub rejected: &'a [FileCoverage],
+    /// The newest file modification time, a fallback collection time.
+    pub newest_file_time: Option<Timestamp>,
+}
+
 /// What [`NodeSnapshot::build`] reads.
 #[derive(Debug, Clone, Copy)]
 pub struct SnapshotInput<'a> {
@@ -190,66 +204,176 @@ impl<T> Artifact<T> {
 
 impl NodeSnapshot {
     /// Parses every file of a bundle into one snapshot.
+    ///
+    /// The caller keeps its files; their bytes stay alive as long as the
+    /// caller holds them. [`build_owned`](Self::build_owned) hands them over
+    /// instead, so each file's bytes are released as soon as its parser is
+    /// done with them.
     pub fn build(input: SnapshotInput<'_>) -> NodeSnapshot {
-        let files = input.files;
+        Self::build_owned(OwnedSnapshotInput {
+            name: input.name,
+            // Clones the handles, not the bytes.
+            files: input.files.clone(),
+            rejected: input.rejected,
+            newest_file_time: input.newest_file_time,
+        })
+    }
+
+    /// Parses every file of a bundle into one snapshot, releasing each
+    /// file's bytes once parsed (unless its model slices into them, as the
+    /// journal's does).
+    ///
+    /// Two worker threads take the large artifacts off one queue, largest
+    /// first (the journals, then conntrack, iptables, the kernel log, the
+    /// `-nvL` listings) while the calling thread parses the small ones; at
+    /// most two large files are being parsed at any time, so the peak is
+    /// the files not yet parsed plus the models built so far, not the files
+    /// plus every model.
+    pub fn build_owned(input: OwnedSnapshotInput<'_>) -> NodeSnapshot {
+        let mut files = input.files;
         let lookup = |path: &str| files.get(path).map(FileBytes::as_bytes);
         let metadata =
             layout::metadata_from(input.name, &lookup).with_file_time(input.newest_file_time);
         let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())));
         let reference_time = metadata.collection_time;
+        let sizes: Vec<FileSize> = files
+            .iter()
+            .map(|(path, content)| FileSize {
+                path: path.clone(),
+                bytes: content.len() as u64,
+                lines: METADATA_KINDS
+                    .contains(&layout::classify(path))
+                    .then(|| count_lines(content)),
+            })
+            .collect();
 
-        let by_kind = group_by_kind(files);
-        let paths = |kind: ArtifactKind| by_kind.get(&kind).cloned().unwrap_or_default();
-        let first = |kind: ArtifactKind| paths(kind).into_iter().next();
-
-        let mut outcome = Outcome::default();
-        let snapshot = std::thread::scope(|scope| {
-            // The large artifacts each get a thread; they dominate the time.
-            let iptables = scope.spawn(|| {
-                let mut local = Outcome::default();
-                let v4 = first(ArtifactKind::IptablesSave)
-                    .and_then(|path| local.text(files, path, "iptables", iptables::parse));
-                let v6 = first(ArtifactKind::Ip6tablesSave)
-                    .and_then(|path| local.text(files, path, "iptables", iptables::parse));
-                let view = v4.as_ref().map(|iptables| KubeView::new(&iptables.value));
-                (v4, v6, view, local)
-            });
-            let conntrack = scope.spawn(|| {
-                let mut local = Outcome::default();
-                let v4 = first(ArtifactKind::Conntrack)
-                    .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
-                let v6 = first(ArtifactKind::Conntrack6)
-                    .and_then(|path| local.text(files, path, "conntrack", conntrack::parse));
-                for dump in [&v4, &v6].into_iter().flatten() {
-                    dump.value.table.build_indexes();
-                }
-                (v4, v6, local)
-            });
-            let kernel = scope.spawn(|| {
-                let mut local = Outcome::default();
-                let kernel = kernel_messages(&mut local, files, &first);
-                (kernel, local)
-            });
-            let journals = scope.spawn(|| {
-                let mut local = Outcome::default();
+        // Hand each large artifact's files to the job that parses them.
+        let mut take = |kinds: &dyn Fn(ArtifactKind) -> bool| -> Files {
+            let paths: Vec<String> = files
+                .keys()
+                .filter(|path| kinds(layout::classify(path)))
+                .cloned()
+                .collect();
+            paths
+                .into_iter()
+                .filter_map(|path| files.remove_entry(&path))
+                .collect()
+        };
+        let mut jobs: Vec<(u64, Job<'_>)> = Vec::new();
+        let mut queue = |group: Files, job: Box<dyn FnOnce(Files, &mut Outcome) -> Done + Send>| {
+            if !group.is_empty() {
+                let bytes = group.values().map(|c| c.len() as u64).sum();
+                jobs.push((
+                    bytes,
+                    Box::new(move |outcome: &mut Outcome| job(group, outcome)),
+                ));
+            }
+        };
+        queue(
+            take(&|kind| JOURNAL_KINDS.contains(&kind)),
+            Box::new(move |group, local| {
                 let options = journald::ParseOptions {
                     reference_time,
                     format: None,
                 };
-                let journals: Vec<_> = JOURNAL_KINDS
+                let journals = JOURNAL_KINDS
                     .iter()
-                    .flat_map(|&kind| paths(kind))
+                    .flat_map(|&kind| paths_of(&group, kind))
                     .filter_map(|path| {
-                        local.bytes(files, path, "journald", |file| {
+                        local.bytes(&group, path, "journald", |file| {
                             journald::parse_file(file, &options)
                         })
                     })
                     .collect();
-                (journals, local)
-            });
+                Done::Journals(journals)
+            }),
+        );
+        queue(
+            take(&|kind| matches!(kind, ArtifactKind::Conntrack | ArtifactKind::Conntrack6)),
+            Box::new(|group, local| {
+                let v4 = first_of(&group, ArtifactKind::Conntrack)
+                    .and_then(|path| local.text(&group, path, "conntrack", conntrack::parse));
+                let v6 = first_of(&group, ArtifactKind::Conntrack6)
+                    .and_then(|path| local.text(&group, path, "conntrack", conntrack::parse));
+                drop(group);
+                for dump in [&v4, &v6].into_iter().flatten() {
+                    dump.value.table.build_indexes();
+                }
+                Done::Conntrack(v4, v6)
+            }),
+        );
+        queue(
+            take(&|kind| {
+                matches!(
+                    kind,
+                    ArtifactKind::IptablesSave | ArtifactKind::Ip6tablesSave
+                )
+            }),
+            Box::new(|group, local| {
+                let v4 = first_of(&group, ArtifactKind::IptablesSave)
+                    .and_then(|path| local.text(&group, path, "iptables", iptables::parse));
+                let v6 = first_of(&group, ArtifactKind::Ip6tablesSave)
+                    .and_then(|path| local.text(&group, path, "iptables", iptables::parse));
+                drop(group);
+                let view = v4.as_ref().map(|iptables| KubeView::new(&iptables.value));
+                Done::Iptables(v4, v6, view)
+            }),
+        );
+        queue(
+            take(&|kind| {
+                matches!(
+                    kind,
+                    ArtifactKind::DmesgCurrent | ArtifactKind::DmesgHuman | ArtifactKind::DmesgBoot
+                )
+            }),
+            Box::new(|group, local| Done::Kernel(kernel_messages(local, &group))),
+        );
+        queue(
+            take(&|kind| {
+                matches!(
+                    kind,
+                    ArtifactKind::IptablesList { .. } | ArtifactKind::Ip6tablesList { .. }
+                )
+            }),
+            Box::new(|group, local| {
+                let listings = group
+                    .keys()
+                    .filter_map(|path| {
+                        local.text(&group, path, "iptables-list", iptables_list::parse)
+                    })
+                    .collect();
+                Done::Listings(listings)
+            }),
+        );
+        // Largest last, so that `pop` takes it first.
+        jobs.sort_by_key(|(bytes, _)| *bytes);
+        let queue = std::sync::Mutex::new(jobs);
+
+        let mut outcome = Outcome::default();
+        let by_kind = group_by_kind(&files);
+        let paths = |kind: ArtifactKind| by_kind.get(&kind).cloned().unwrap_or_default();
+        let first = |kind: ArtifactKind| paths(kind).into_iter().next();
+        let snapshot = std::thread::scope(|scope| {
+            let worker = || {
+                let mut local = Outcome::default();
+                let mut done = Vec::new();
+                loop {
+                    // A job that panicked (a bug: parsers must not panic)
+                    // poisons the lock; the queue itself is still sound.
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .pop();
+                    let Some((_, job)) = next else { break };
+                    done.push(job(&mut local));
+                }
+                (done, local)
+            };
+            let workers = [scope.spawn(worker), scope.spawn(worker)];
 
             // The small ones run here meanwhile.
             let small = &mut outcome;
+            let files = &files;
             let mut snapshot = NodeSnapshot {
                 id: id.clone(),
                 metadata: metadata.clone(),
@@ -257,19 +381,7 @@ impl NodeSnapshot {
                 failures: Vec::new(),
                 iptables: None,
                 ip6tables: None,
-                iptables_listings: by_kind
-                    .iter()
-                    .filter(|(kind, _)| {
-                        matches!(
-                            kind,
-                            ArtifactKind::IptablesList { .. } | ArtifactKind::Ip6tablesList { .. }
-                        )
-                    })
-                    .flat_map(|(_, paths)| paths.iter().copied())
-                    .filter_map(|path| {
-                        small.text(files, path, "iptables-list", iptables_list::parse)
-                    })
-                    .collect(),
+                iptables_listings: Vec::new(),
                 conntrack: None,
                 conntrack6: None,
                 kernel: None,
@@ -344,28 +456,32 @@ impl NodeSnapshot {
                 kube_view: OnceLock::new(),
             };
 
-            // A parser thread that panicked (a bug: parsers must not panic)
-            // leaves its artifacts absent instead of taking the snapshot down.
-            if let Ok((v4, v6, view, local)) = iptables.join() {
-                (snapshot.iptables, snapshot.ip6tables) = (v4, v6);
-                snapshot.kube_view = OnceLock::from(view);
+            // A worker that panicked (a bug: parsers must not panic) leaves
+            // the artifacts of its jobs absent instead of taking the
+            // snapshot down.
+            for worker in workers {
+                let Ok((done, local)) = worker.join() else {
+                    continue;
+                };
                 small.absorb(local);
-            }
-            if let Ok((v4, v6, local)) = conntrack.join() {
-                (snapshot.conntrack, snapshot.conntrack6) = (v4, v6);
-                small.absorb(local);
-            }
-            if let Ok((kernel, local)) = kernel.join() {
-                snapshot.kernel = kernel;
-                small.absorb(local);
-            }
-            if let Ok((journals, local)) = journals.join() {
-                snapshot.journals = journals;
-                small.absorb(local);
+                for done in done {
+                    match done {
+                        Done::Journals(journals) => snapshot.journals = journals,
+                        Done::Conntrack(v4, v6) => {
+                            (snapshot.conntrack, snapshot.conntrack6) = (v4, v6);
+                        }
+                        Done::Iptables(v4, v6, view) => {
+                            (snapshot.iptables, snapshot.ip6tables) = (v4, v6);
+                            snapshot.kube_view = OnceLock::from(view);
+                        }
+                        Done::Kernel(kernel) => snapshot.kernel = kernel,
+                        Done::Listings(listings) => snapshot.iptables_listings = listings,
+                    }
+                }
             }
             snapshot
         });
-        snapshot.finish(outcome, files, input.rejected)
+        snapshot.finish(outcome, &sizes, input.rejected)
     }
 
     /// kube-proxy's services, endpoints and node ports as the iptables
@@ -396,24 +512,24 @@ impl NodeSnapshot {
     fn finish(
         mut self,
         outcome: Outcome,
-        files: &BTreeMap<String, FileBytes>,
+        files: &[FileSize],
         rejected: &[FileCoverage],
     ) -> NodeSnapshot {
         let mut rows: Vec<FileCoverage> = Vec::with_capacity(files.len() + rejected.len());
-        for (path, content) in files {
-            let row = match outcome.parsed.get(path) {
+        for file in files {
+            let row = match outcome.parsed.get(&file.path) {
                 Some(row) => row.clone(),
                 None => {
-                    let status = match layout::classify(path) {
-                        ArtifactKind::Unknown => CoverageStatus::Unknown,
-                        kind if METADATA_KINDS.contains(&kind) => CoverageStatus::Parsed {
+                    let status = match (layout::classify(&file.path), file.lines) {
+                        (ArtifactKind::Unknown, _) => CoverageStatus::Unknown,
+                        (_, Some(lines)) => CoverageStatus::Parsed {
                             parser: "metadata".to_owned(),
-                            lines: count_lines(content),
+                            lines,
                             unparsed_lines: 0,
                         },
                         _ => CoverageStatus::RecognisedNotParsed,
                     };
-                    FileCoverage::new(path.clone(), content.len() as u64, status)
+                    FileCoverage::new(file.path.clone(), file.bytes, status)
                 }
             };
             rows.push(row);
@@ -449,6 +565,51 @@ const JOURNAL_KINDS: [ArtifactKind; 7] = [
     ArtifactKind::MulticardInterfacesJournal,
     ArtifactKind::Messages,
 ];
+
+/// What [`NodeSnapshot::finish`] needs of a file once its bytes are gone.
+struct FileSize {
+    path: String,
+    bytes: u64,
+    /// Counted for the files the metadata reads (their coverage row says
+    /// how many lines); the parsers count their own.
+    lines: Option<u64>,
+}
+
+/// The files one job parses, by path.
+type Files = BTreeMap<String, FileBytes>;
+
+/// One large artifact's parse, run by a worker thread; it owns its files and
+/// drops them when done.
+type Job<'a> = Box<dyn FnOnce(&mut Outcome) -> Done + Send + 'a>;
+
+/// What a [`Job`] produced.
+enum Done {
+    Journals(Vec<Artifact<Journal>>),
+    Conntrack(
+        Option<Artifact<ConntrackDump>>,
+        Option<Artifact<ConntrackDump>>,
+    ),
+    Iptables(
+        Option<Artifact<Ruleset>>,
+        Option<Artifact<Ruleset>>,
+        Option<KubeView>,
+    ),
+    Kernel(Option<KernelMessages>),
+    Listings(Vec<Artifact<Listing>>),
+}
+
+/// The paths of `kind` among `files`, in path order.
+fn paths_of(files: &Files, kind: ArtifactKind) -> impl Iterator<Item = &str> {
+    files
+        .keys()
+        .filter(move |path| layout::classify(path) == kind)
+        .map(String::as_str)
+}
+
+/// The first path of `kind` among `files`.
+fn first_of(files: &Files, kind: ArtifactKind) -> Option<&str> {
+    paths_of(files, kind).next()
+}
 
 /// What the parsing threads report besides the artifacts.
 #[derive(Default)]
@@ -545,11 +706,8 @@ fn ok<T>(
 
 /// Reads the kernel log once: `dmesg.current` dated by `dmesg.human.current`,
 /// else whichever copy exists.
-fn kernel_messages<'a>(
-    outcome: &mut Outcome,
-    files: &BTreeMap<String, FileBytes>,
-    first: &impl Fn(ArtifactKind) -> Option<&'a str>,
-) -> Option<KernelMessages> {
+fn kernel_messages(outcome: &mut Outcome, files: &Files) -> Option<KernelMessages> {
+    let first = |kind| first_of(files, kind);
     let current = first(ArtifactKind::DmesgCurrent)
         .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
     let human = first(ArtifactKind::DmesgHuman)

@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let bundle = read_path(Path::new(&path), &Limits::default())?;
     let read = started.elapsed();
-    let snapshot = bundle.snapshot();
+    let snapshot = bundle.into_snapshot();
     let total = started.elapsed();
     let totals = &snapshot.coverage.totals;
     writeln!(

@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 
 use node_artifacts::layout::{self, ArtifactKind, BundleMetadata};
 use node_artifacts::shared::FileBytes;
-use node_artifacts::snapshot::{NodeSnapshot, SnapshotInput};
+use node_artifacts::snapshot::{NodeSnapshot, OwnedSnapshotInput, SnapshotInput};
 use node_artifacts::time::Timestamp;
 use serde::Serialize;
 
@@ -270,6 +270,24 @@ impl BundleFiles {
         NodeSnapshot::build(SnapshotInput {
             name: self.collector_name(),
             files: &self.files,
+            rejected: &rejected,
+            newest_file_time: self.newest_file_time,
+        })
+    }
+
+    /// Parses every file into a [`NodeSnapshot`] like
+    /// [`snapshot`](Self::snapshot), handing the files over so that each
+    /// file's bytes are released once parsed (the journals' stay: their
+    /// models slice into them). Use it when the raw files are not needed
+    /// afterwards; it keeps the peak memory of a load near the size of the
+    /// bundle.
+    pub fn into_snapshot(self) -> NodeSnapshot {
+        let rejected: Vec<layout::FileCoverage> =
+            self.rejected.iter().map(Rejected::coverage).collect();
+        let name = self.collector_name().map(str::to_owned);
+        NodeSnapshot::build_owned(OwnedSnapshotInput {
+            name: name.as_deref(),
+            files: self.files,
             rejected: &rejected,
             newest_file_time: self.newest_file_time,
         })

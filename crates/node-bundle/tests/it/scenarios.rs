@@ -89,3 +89,25 @@ fn every_scenario_reads_the_same_from_a_directory_and_a_tarball() {
         insta::assert_snapshot!(format!("coverage_{name}"), report);
     }
 }
+
+/// Handing the files over (`into_snapshot`, which releases each file's bytes
+/// once parsed) gives the same snapshot as lending them (`snapshot`).
+#[test]
+fn handing_the_files_over_gives_the_same_snapshot() {
+    for scenario in scenarios() {
+        let name = scenario.file_name().unwrap().to_string_lossy().into_owned();
+        let files = read_path(&scenario, &Limits::default()).unwrap();
+        let lent = files.snapshot();
+        let handed = files.into_snapshot();
+        assert_eq!(
+            serde_json::to_value(&lent).unwrap(),
+            serde_json::to_value(&handed).unwrap(),
+            "{name}: snapshots differ"
+        );
+        assert_eq!(
+            lent.kube_view().is_some(),
+            handed.kube_view().is_some(),
+            "{name}"
+        );
+    }
+}
