@@ -260,7 +260,7 @@ impl NodeSnapshot {
                 .collect()
         };
         let mut jobs: Vec<(u64, Job<'_>)> = Vec::new();
-        let mut queue = |group: Files, job: Box<dyn FnOnce(Files, &mut Outcome) -> Done + Send>| {
+        let mut queue = |group: Files, job: Box<Parse>| {
             if !group.is_empty() {
                 let bytes = group.values().map(|c| c.len() as u64).sum();
                 jobs.push((
@@ -582,7 +582,14 @@ type Files = BTreeMap<String, FileBytes>;
 /// drops them when done.
 type Job<'a> = Box<dyn FnOnce(&mut Outcome) -> Done + Send + 'a>;
 
+/// A job's body, before it is given its files.
+type Parse = dyn FnOnce(Files, &mut Outcome) -> Done + Send;
+
 /// What a [`Job`] produced.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per job, moved once; boxing would only add allocations"
+)]
 enum Done {
     Journals(Vec<Artifact<Journal>>),
     Conntrack(

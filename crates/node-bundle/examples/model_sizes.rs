@@ -5,6 +5,7 @@
 //! cargo run --release -p node-bundle --example model_sizes -- /tmp/large
 //! ```
 
+use std::io::Write;
 use std::path::Path;
 
 use node_artifacts::shared::FileBytes;
@@ -36,7 +37,8 @@ fn measure<T>(name: &str, file: &FileBytes, parse: impl FnOnce(&FileBytes) -> T)
     let before = rss();
     let model = parse(file);
     let after = rss();
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "{name:<24} file {:>6.1} MB  model {:>6.1} MB ({:.2}x)",
         mb(file.len()),
         mb(after - before),
@@ -50,7 +52,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: model_sizes BUNDLE".into());
     };
     let bundle = read_path(Path::new(&path), &Limits::default())?;
-    println!("files: {:.1} MB live after reading", mb(rss()));
+    let _ = writeln!(
+        std::io::stdout(),
+        "files: {:.1} MB live after reading",
+        mb(rss())
+    );
     let file = |p: &str| bundle.files.get(p).cloned();
     let text = |f: &FileBytes| f.as_str().unwrap_or_default().to_owned();
     let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
@@ -79,7 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let before = rss();
     let snapshot = bundle.snapshot();
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "whole snapshot: +{:.1} MB (files {:.1} MB)",
         mb(rss() - before),
         mb(bundle.total_bytes as usize)
