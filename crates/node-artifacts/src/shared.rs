@@ -21,7 +21,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use serde::{Serialize, Serializer};
 
@@ -87,6 +87,36 @@ impl FileBytes {
     pub fn text_of(&self, part: &[u8]) -> Option<SharedText> {
         let start = offset_in(self.as_bytes(), part)?;
         self.text(start, start + part.len())
+    }
+
+    /// A handle that does not keep the content alive: it upgrades back to
+    /// the content only while some other handle (a model slicing the file)
+    /// still holds it. A reader uses it to learn, after parsing, which files
+    /// a snapshot kept.
+    #[must_use]
+    pub fn downgrade(&self) -> WeakFileBytes {
+        WeakFileBytes(Arc::downgrade(&self.0))
+    }
+}
+
+/// A [`FileBytes`] handle that does not keep the content alive
+/// ([`FileBytes::downgrade`]).
+#[derive(Clone)]
+pub struct WeakFileBytes(Weak<Content>);
+
+impl WeakFileBytes {
+    /// The content, when another handle still holds it.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<FileBytes> {
+        self.0.upgrade().map(FileBytes)
+    }
+}
+
+impl fmt::Debug for WeakFileBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakFileBytes")
+            .field("alive", &(self.0.strong_count() > 0))
+            .finish()
     }
 }
 
@@ -326,6 +356,18 @@ impl Serialize for SharedText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_weak_handle_upgrades_only_while_a_slice_holds_the_content() {
+        let file = FileBytes::from("kept by a slice\n");
+        let weak = file.downgrade();
+        let slice = file.text(0, 4).expect("slice");
+        drop(file);
+        let back = weak.upgrade().expect("the slice keeps the content");
+        assert_eq!(back.as_bytes(), b"kept by a slice\n");
+        drop((back, slice));
+        assert!(weak.upgrade().is_none(), "released with its last handle");
+    }
 
     #[test]
     fn slices_share_and_read_back() {

@@ -34,12 +34,17 @@ use crate::{BundleError, BundleFiles, BundleSource, Limit, Limits, RejectReason,
 const MAX_LINK_HOPS: usize = 8;
 
 /// Reads an archive stream; `compressed` selects gzip decoding.
+///
+/// With `only` (a normalised archive path, before the root is stripped),
+/// every other regular file is listed with empty content and its bytes are
+/// skipped, not read: [`crate::FileStore`] re-reads one file that way.
 pub(crate) fn read<R: Read>(
     reader: R,
     compressed: bool,
     name: Option<String>,
     source: BundleSource,
     limits: &Limits,
+    only: Option<&str>,
 ) -> Result<BundleFiles, BundleError> {
     let meter = Rc::new(Meter::default());
     let counted = Counting {
@@ -50,9 +55,9 @@ pub(crate) fn read<R: Read>(
         // 64 KiB reads keep the decoder fed with few calls; the decoder's own
         // output is pulled by the tar reader straight into each file's buffer.
         let decoder = MultiGzDecoder::new(BufReader::with_capacity(64 << 10, counted));
-        collect(decoder, &meter, true, limits)?
+        collect(decoder, &meter, true, limits, only)?
     } else {
-        collect(counted, &meter, false, limits)?
+        collect(counted, &meter, false, limits, only)?
     };
     collected.finish(name, source, limits)
 }
@@ -157,6 +162,7 @@ fn collect<R: Read>(
     meter: &Rc<Meter>,
     check_ratio: bool,
     limits: &Limits,
+    only: Option<&str>,
 ) -> Result<Collected, BundleError> {
     let guard = Guard {
         inner: inflated,
@@ -257,6 +263,10 @@ fn collect<R: Read>(
             continue;
         }
 
+        if only.is_some_and(|only| only != path) {
+            out.files.push((path, Vec::new()));
+            continue;
+        }
         let size = entry.size();
         check_file_size(size, limits)?;
         check_total(out.total_bytes, size, limits)?;

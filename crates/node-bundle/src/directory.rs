@@ -27,7 +27,14 @@ use crate::archive::{check_file_size, check_total};
 use crate::root::{detect_root, leading_segments, strip_segments};
 use crate::{BundleError, BundleFiles, BundleSource, Limit, Limits, RejectReason, Rejected};
 
-pub(crate) fn read(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleError> {
+/// Reads a bundle directory; with `only` (a path relative to the walk's
+/// root, before the root prefix is stripped) every other regular file is
+/// listed with empty content and not read.
+pub(crate) fn read(
+    path: &Path,
+    limits: &Limits,
+    only: Option<&str>,
+) -> Result<BundleFiles, BundleError> {
     let given = fs::canonicalize(path).map_err(|source| io_error(path, source))?;
     let root = bundle_folder(&given)?.unwrap_or(given);
     let mut walk = Walk {
@@ -38,6 +45,7 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleEr
         total_bytes: 0,
         newest: None,
         n_entries: 0,
+        only: only.map(str::to_owned),
     };
     walk.directory(&root, "")?;
 
@@ -98,6 +106,7 @@ struct Walk {
     total_bytes: u64,
     newest: Option<Timestamp>,
     n_entries: u64,
+    only: Option<String>,
 }
 
 impl Walk {
@@ -197,6 +206,10 @@ impl Walk {
     }
 
     fn file(&mut self, path: &Path, relative: String) -> Result<(), BundleError> {
+        if self.only.as_ref().is_some_and(|only| *only != relative) {
+            self.files.push((relative, Vec::new()));
+            return Ok(());
+        }
         match read_regular_file(path, &self.limits, &mut self.total_bytes) {
             Ok(content) => {
                 if let Some(time) = fs::metadata(path).ok().as_ref().and_then(modified) {

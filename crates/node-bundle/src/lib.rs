@@ -62,6 +62,7 @@ mod archive;
 mod directory;
 mod limits;
 mod root;
+mod store;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -75,6 +76,7 @@ use node_artifacts::time::Timestamp;
 use serde::Serialize;
 
 pub use limits::{Limit, Limits};
+pub use store::{FileStore, KEEP_BELOW, StoredFile};
 
 /// The files of one bundle, in memory.
 ///
@@ -214,6 +216,13 @@ pub enum BundleError {
         /// Why.
         reason: &'static str,
     },
+    /// A file read again ([`FileStore::read`]) no longer has the size and
+    /// checksum it had when the snapshot was built.
+    #[error("`{path}` changed since the bundle was read; take a new snapshot")]
+    Changed {
+        /// The root-relative path.
+        path: String,
+    },
     /// [`read_single_file`] was given a kind name no parser reads.
     #[error("unknown artifact kind `{name}`")]
     UnknownKind {
@@ -316,13 +325,23 @@ impl BundleFiles {
 /// (`1f 8b`) or it carries the `ustar` tar magic, whatever its name; any
 /// other file is refused (name its kind and use [`read_single_file`]).
 pub fn read_path(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleError> {
+    read_path_selected(path, limits, None)
+}
+
+/// [`read_path`], reading the content of `only` (a path before the root
+/// prefix is stripped) and no other file's when it is given.
+fn read_path_selected(
+    path: &Path,
+    limits: &Limits,
+    only: Option<&str>,
+) -> Result<BundleFiles, BundleError> {
     let io_error = |source| BundleError::Io {
         path: path.to_owned(),
         source,
     };
     let metadata = fs::metadata(path).map_err(io_error)?;
     if metadata.is_dir() {
-        return read_dir(path, limits);
+        return directory::read(path, limits, only);
     }
     if !metadata.is_file() {
         return Err(BundleError::NotABundle {
@@ -351,7 +370,7 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleErro
     let chained = io::Cursor::new(head).chain(file);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let source = BundleSource::Archive(Some(path.to_owned()));
-    archive::read(chained, compressed, name, source, limits)
+    archive::read(chained, compressed, name, source, limits, only)
 }
 
 /// Reads a gzip-compressed tar stream (the collector's `.tar.gz`) without
@@ -364,7 +383,14 @@ pub fn read_tar_gz<R: Read>(
     name: Option<String>,
     limits: &Limits,
 ) -> Result<BundleFiles, BundleError> {
-    archive::read(reader, true, name, BundleSource::Archive(None), limits)
+    archive::read(
+        reader,
+        true,
+        name,
+        BundleSource::Archive(None),
+        limits,
+        None,
+    )
 }
 
 /// Reads a bundle directory.
@@ -373,7 +399,7 @@ pub fn read_tar_gz<R: Read>(
 /// `path` holds one (a scenario folder with a README next to the bundle).
 /// Symbolic links are followed only to regular files inside the root.
 pub fn read_dir(path: &Path, limits: &Limits) -> Result<BundleFiles, BundleError> {
-    directory::read(path, limits)
+    directory::read(path, limits, None)
 }
 
 /// Reads one artifact file whose kind the caller names (`conntrack`,

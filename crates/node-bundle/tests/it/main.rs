@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers")]
 
 mod scenarios;
+mod store;
 
 use std::collections::BTreeMap;
 use std::io::Write;
