@@ -563,6 +563,7 @@ fn load(path: &Path) -> anyhow::Result<state::Loaded> {
         files,
         path.to_string_lossy().into_owned(),
         started,
+        Limits::default(),
     ))
 }
 

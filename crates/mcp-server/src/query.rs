@@ -59,16 +59,7 @@ pub fn summary(loaded: &Loaded) -> SnapshotSummary {
                     lines,
                     unparsed_lines,
                 } => (*lines, *unparsed_lines, Some(parser.clone())),
-                _ => (
-                    count_lines(
-                        loaded
-                            .files
-                            .get(&row.path)
-                            .map_or(&[][..], FileBytes::as_bytes),
-                    ),
-                    0,
-                    None,
-                ),
+                _ => (loaded.files.lines(&row.path).unwrap_or(0), 0, None),
             };
             ArtifactItem {
                 path: row.path.clone(),
@@ -489,7 +480,7 @@ pub fn search_logs(
         .collect();
     for source in &wanted {
         let known = ["kernel", "journal", "containers", "cni"].contains(&source.as_str())
-            || loaded.files.contains_key(source);
+            || loaded.files.contains(source);
         if !known {
             return Err(format!(
                 "unknown log source `{source}`; use kernel, journal, containers, cni or an artifact path from get_snapshot_summary"
@@ -644,12 +635,10 @@ pub fn read_lines(
 ) -> Result<ArtifactLines, String> {
     const MAX_LINES: usize = 500;
     let reference = params.artifact.trim();
-    let (path, anchor) = match loaded.files.get_key_value(reference) {
-        Some((path, _)) => (path.as_str(), None),
-        None => match reference.rsplit_once(':') {
-            Some((path, line))
-                if line.parse::<usize>().is_ok() && loaded.files.contains_key(path) =>
-            {
+    let (path, anchor) = match loaded.files.contains(reference) {
+        true => (reference, None),
+        false => match reference.rsplit_once(':') {
+            Some((path, line)) if line.parse::<usize>().is_ok() && loaded.files.contains(path) => {
                 (path, line.parse::<usize>().ok())
             }
             _ => {
@@ -660,8 +649,15 @@ pub fn read_lines(
             }
         },
     };
-    let content = loaded.files.get(path).map_or(&[][..], FileBytes::as_bytes);
-    let text = String::from_utf8_lossy(content);
+    let content = loaded
+        .files
+        .read(path)
+        .map_err(|error| {
+            tracing::warn!(error = %error, path, "an artifact could not be read again");
+            format!("{path} could not be read again from the bundle: {error}")
+        })?
+        .unwrap_or_else(|| FileBytes::from(&b""[..]));
+    let text = String::from_utf8_lossy(content.as_bytes());
     let all: Vec<&str> = text.lines().collect();
     let total = all.len();
     let start = params
@@ -703,9 +699,4 @@ pub fn read_lines(
         lines,
         truncated,
     })
-}
-
-fn count_lines(content: &[u8]) -> u64 {
-    let newlines = content.iter().filter(|&&b| b == b'\n').count() as u64;
-    newlines + u64::from(!content.is_empty() && !content.ends_with(b"\n"))
 }

@@ -287,11 +287,12 @@ impl DiagServer {
             None => {
                 let source = format!("collected:{}", files.snapshot_id());
                 let started = std::time::Instant::now();
+                let limits = self.engine.sources().limits;
                 self.engine
                     .store()
                     .get_or_load(&source.clone(), || async move {
                         let loaded = tokio::task::spawn_blocking(move || {
-                            crate::state::build_loaded(files, source, started)
+                            crate::state::build_loaded(files, source, started, limits)
                         })
                         .await
                         .map_err(|error| {
@@ -655,7 +656,15 @@ impl DiagServer {
         Parameters(params): Parameters<ReadArtifactLinesParams>,
     ) -> Result<Json<ArtifactLines>, String> {
         let loaded = self.snapshot(&params.snapshot_id).await?;
-        query::read_lines(&loaded, &params, self.budget).map(Json)
+        let budget = self.budget;
+        // A released file is read again from the bundle: blocking IO.
+        tokio::task::spawn_blocking(move || query::read_lines(&loaded, &params, budget))
+            .await
+            .map_err(|error| {
+                tracing::error!(error = %error, "artifact read task failed");
+                "the read failed (internal error, see the server log)".to_owned()
+            })?
+            .map(Json)
     }
 }
 
@@ -796,14 +805,14 @@ impl ServerHandler for DiagServer {
                     .with_description("the findings report of this snapshot (JSON)")
                     .with_mime_type("application/json"),
             );
-            for (path, content) in &loaded.files {
+            for (path, content) in loaded.files.iter() {
                 resources.push(
                     Resource::new(
                         format!("{URI_PREFIX}{id}/artifacts/{path}"),
                         format!("{id} {path}"),
                     )
                     .with_mime_type("text/plain")
-                    .with_size(content.len() as u64),
+                    .with_size(content.len()),
                 );
             }
         }
@@ -846,10 +855,31 @@ impl ServerHandler for DiagServer {
                 McpError::internal_error("the report could not be serialised", None)
             })?
         } else if let Some(path) = tail.strip_prefix("artifacts/") {
-            let Some(content) = loaded.files.get(path) else {
-                return Err(not_found(
-                    "no such artifact in this snapshot; list_resources or get_snapshot_summary list them",
-                ));
+            let read = {
+                let (loaded, path) = (Arc::clone(&loaded), path.to_owned());
+                tokio::task::spawn_blocking(move || loaded.files.read(&path)).await
+            };
+            let content = match read {
+                Ok(Ok(Some(content))) => content,
+                Ok(Ok(None)) => {
+                    return Err(not_found(
+                        "no such artifact in this snapshot; list_resources or get_snapshot_summary list them",
+                    ));
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, path, "an artifact could not be read again");
+                    return Err(McpError::internal_error(
+                        format!("{path} could not be read again from the bundle: {error}"),
+                        None,
+                    ));
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "artifact read task failed");
+                    return Err(McpError::internal_error(
+                        "the artifact could not be read (internal error, see the server log)",
+                        None,
+                    ));
+                }
             };
             let cut = content.len().min(MAX_RESOURCE_BYTES);
             let mut text = String::from_utf8_lossy(&content[..cut]).into_owned();

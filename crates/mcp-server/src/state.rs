@@ -20,9 +20,8 @@ use std::time::Instant;
 
 use findings::{Context, Report};
 use node_artifacts::layout::{self, BundleMetadata};
-use node_artifacts::shared::FileBytes;
 use node_artifacts::snapshot::NodeSnapshot;
-use node_bundle::{BundleFiles, Limits};
+use node_bundle::{BundleFiles, FileStore, Limits};
 use serde::{Deserialize, Serialize};
 
 use crate::store::SnapshotStore;
@@ -40,9 +39,10 @@ pub struct Loaded {
     pub snapshot: NodeSnapshot,
     /// The findings report, computed once at load.
     pub report: Report,
-    /// The bundle's files as read, by root-relative path (shared with the
-    /// snapshot's journal messages, not a second copy).
-    pub files: BTreeMap<String, FileBytes>,
+    /// The bundle's files by root-relative path: the small ones and those
+    /// the snapshot's models share (the journals) in memory, the others
+    /// read again from the bundle on demand (see [`FileStore`]).
+    pub files: FileStore,
     /// The bundle's name (archive or directory), when known.
     pub name: Option<String>,
     /// The source key the snapshot was loaded from (a canonical path).
@@ -299,20 +299,28 @@ pub fn load_blocking(path: &Path, limits: &Limits, source: String) -> Result<Loa
         tracing::warn!(error = %error, path = %path.display(), "bundle could not be read");
         format!("the bundle could not be read: {error}")
     })?;
-    Ok(build_loaded(files, source, started))
+    Ok(build_loaded(files, source, started, *limits))
 }
 
-/// Parses and checks files already read.
-pub fn build_loaded(files: BundleFiles, source: String, started: Instant) -> Loaded {
-    let snapshot = files.snapshot();
+/// Parses and checks files already read. Each file's bytes are released
+/// once parsed unless a model shares them or they are small; `limits` are
+/// the ones a released file is read again under.
+pub fn build_loaded(
+    files: BundleFiles,
+    source: String,
+    started: Instant,
+    limits: Limits,
+) -> Loaded {
+    let name = files.name.clone();
+    let (snapshot, store) = files.into_snapshot_and_store();
     // `NodeSnapshot::build` made the Kubernetes view and conntrack indexes
     // already, so the first tool call that needs one does not wait.
     let report = findings::check(&snapshot, &Context::default());
     let load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(id = %snapshot.id, findings = report.findings.len(), load_ms, "snapshot loaded");
     Loaded {
-        name: files.name.clone(),
-        files: files.files,
+        name,
+        files: store.with_limits(limits),
         snapshot,
         report,
         source,

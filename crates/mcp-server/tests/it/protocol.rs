@@ -773,3 +773,67 @@ async fn trace_compare_and_timeline_chain_from_snapshot_ids() {
     assert!(error.contains("either incident_time"), "{error}");
     client.cancel().await.unwrap();
 }
+
+/// A large artifact is released after the parse and read again from the
+/// bundle for `read_artifact_lines` and resources; a bundle changed on disk
+/// since the load is refused, not shown.
+#[tokio::test]
+async fn released_artifacts_read_again_from_the_bundle() {
+    let scratch = tempfile::tempdir().unwrap();
+    let name = "eks_i-0123456789abcdef0_2025-11-20_0930-UTC_0.7.9";
+    let root = scratch.path().join(name);
+    let flow = "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.1.23 dst=10.0.2.44 sport=43512 dport=443 src=10.0.2.44 dst=10.0.1.23 sport=443 dport=43512 [ASSURED] mark=0 zone=0 use=2\n";
+    let table = flow.repeat((node_bundle::KEEP_BELOW as usize) / flow.len() + 100);
+    let conntrack = root.join("networking/conntrack.txt");
+    std::fs::create_dir_all(conntrack.parent().unwrap()).unwrap();
+    std::fs::write(&conntrack, &table).unwrap();
+    std::fs::create_dir_all(root.join("system")).unwrap();
+    std::fs::write(root.join("system/instance-id.txt"), "i-0123456789abcdef0\n").unwrap();
+
+    let client = start_with(
+        Sources {
+            bundle_dirs: vec![scratch.path().to_owned()],
+            ..Sources::default()
+        },
+        mcp_server::server::DEFAULT_BUDGET,
+        8,
+    )
+    .await;
+    let id = take(&client, name).await;
+    let lines = ok(&call(
+        &client,
+        "read_artifact_lines",
+        json!({"snapshot_id": id, "artifact": "networking/conntrack.txt:5000"}),
+    )
+    .await);
+    assert_eq!(lines["total_lines"], table.lines().count());
+    let shown = lines["lines"].as_array().unwrap();
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.as_str().unwrap() == format!("5000: {}", flow.trim_end())),
+        "{shown:?}"
+    );
+    let resource = client
+        .read_resource(ReadResourceRequestParams::new(format!(
+            "eks-node-diag://snapshots/{id}/artifacts/networking/conntrack.txt"
+        )))
+        .await
+        .unwrap();
+    assert!(format!("{resource:?}").contains("ESTABLISHED src=10.0.1.23"));
+
+    std::fs::write(&conntrack, table.replace("43512", "43513")).unwrap();
+    let error = tool_error(
+        &call(
+            &client,
+            "read_artifact_lines",
+            json!({"snapshot_id": id, "artifact": "networking/conntrack.txt:5000"}),
+        )
+        .await,
+    );
+    assert!(
+        error.contains("changed since the bundle was read"),
+        "{error}"
+    );
+    client.cancel().await.unwrap();
+}
