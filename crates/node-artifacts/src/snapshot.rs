@@ -234,7 +234,12 @@ impl NodeSnapshot {
         let lookup = |path: &str| files.get(path).map(FileBytes::as_bytes);
         let metadata =
             layout::metadata_from(input.name, &lookup).with_file_time(input.newest_file_time);
-        let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())));
+        // The id is hashed on its own thread while the files parse; it holds
+        // a handle to each file only until that file is hashed.
+        let to_hash: Vec<(String, FileBytes)> = files
+            .iter()
+            .map(|(path, content)| (path.clone(), content.clone()))
+            .collect();
         let reference_time = metadata.collection_time;
         let sizes: Vec<FileSize> = files
             .iter()
@@ -354,6 +359,14 @@ impl NodeSnapshot {
         let paths = |kind: ArtifactKind| by_kind.get(&kind).cloned().unwrap_or_default();
         let first = |kind: ArtifactKind| paths(kind).into_iter().next();
         let snapshot = std::thread::scope(|scope| {
+            let hashing = scope.spawn(move || {
+                let mut hasher = layout::SnapshotHasher::new();
+                // In path order (the map's), as the scheme sorts them.
+                for (path, content) in to_hash {
+                    hasher.add(&path, &content);
+                }
+                hasher.finish()
+            });
             let worker = || {
                 let mut local = Outcome::default();
                 let mut done = Vec::new();
@@ -375,7 +388,7 @@ impl NodeSnapshot {
             let small = &mut outcome;
             let files = &files;
             let mut snapshot = NodeSnapshot {
-                id: id.clone(),
+                id: String::new(),
                 metadata: metadata.clone(),
                 coverage: Coverage::default(),
                 failures: Vec::new(),
@@ -456,6 +469,11 @@ impl NodeSnapshot {
                 kube_view: OnceLock::new(),
             };
 
+            // Hashing cannot fail; a panic there is a bug and propagates
+            // rather than leaving a snapshot without its id.
+            snapshot.id = hashing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             // A worker that panicked (a bug: parsers must not panic) leaves
             // the artifacts of its jobs absent instead of taking the
             // snapshot down.
