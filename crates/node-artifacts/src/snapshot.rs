@@ -264,17 +264,22 @@ impl NodeSnapshot {
                 .filter_map(|path| files.remove_entry(&path))
                 .collect()
         };
-        let mut jobs: Vec<(u64, Job<'_>)> = Vec::new();
-        let mut queue = |group: Files, job: Box<Parse>| {
+        let mut jobs: Vec<Queued<'_>> = Vec::new();
+        let mut queue = |parser: &'static str, group: Files, job: Box<Parse>| {
             if !group.is_empty() {
-                let bytes = group.values().map(|c| c.len() as u64).sum();
-                jobs.push((
-                    bytes,
-                    Box::new(move |outcome: &mut Outcome| job(group, outcome)),
-                ));
+                jobs.push(Queued {
+                    bytes: group.values().map(|c| c.len() as u64).sum(),
+                    parser,
+                    files: group
+                        .iter()
+                        .map(|(path, content)| (path.clone(), content.len() as u64))
+                        .collect(),
+                    job: Box::new(move |outcome: &mut Outcome| job(group, outcome)),
+                });
             }
         };
         queue(
+            "journald",
             take(&|kind| JOURNAL_KINDS.contains(&kind)),
             Box::new(move |group, local| {
                 let options = journald::ParseOptions {
@@ -294,6 +299,7 @@ impl NodeSnapshot {
             }),
         );
         queue(
+            "conntrack",
             take(&|kind| matches!(kind, ArtifactKind::Conntrack | ArtifactKind::Conntrack6)),
             Box::new(|group, local| {
                 let v4 = first_of(&group, ArtifactKind::Conntrack)
@@ -308,6 +314,7 @@ impl NodeSnapshot {
             }),
         );
         queue(
+            "iptables",
             take(&|kind| {
                 matches!(
                     kind,
@@ -325,6 +332,7 @@ impl NodeSnapshot {
             }),
         );
         queue(
+            "dmesg",
             take(&|kind| {
                 matches!(
                     kind,
@@ -334,6 +342,7 @@ impl NodeSnapshot {
             Box::new(|group, local| Done::Kernel(kernel_messages(local, &group))),
         );
         queue(
+            "iptables-list",
             take(&|kind| {
                 matches!(
                     kind,
@@ -351,7 +360,7 @@ impl NodeSnapshot {
             }),
         );
         // Largest last, so that `pop` takes it first.
-        jobs.sort_by_key(|(bytes, _)| *bytes);
+        jobs.sort_by_key(|queued| queued.bytes);
         let queue = std::sync::Mutex::new(jobs);
 
         let mut outcome = Outcome::default();
@@ -371,14 +380,22 @@ impl NodeSnapshot {
                 let mut local = Outcome::default();
                 let mut done = Vec::new();
                 loop {
-                    // A job that panicked (a bug: parsers must not panic)
-                    // poisons the lock; the queue itself is still sound.
                     let next = queue
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .pop();
-                    let Some((_, job)) = next else { break };
-                    done.push(job(&mut local));
+                    let Some(queued) = next else { break };
+                    let Queued {
+                        parser, files, job, ..
+                    } = queued;
+                    // A parser that panics (a bug: parsers must not panic)
+                    // leaves its files unparsed, with a failure that says
+                    // so, instead of taking the snapshot down.
+                    let run = std::panic::AssertUnwindSafe(|| job(&mut local));
+                    match std::panic::catch_unwind(run) {
+                        Ok(result) => done.push(result),
+                        Err(_) => local.panicked(parser, files),
+                    }
                 }
                 (done, local)
             };
@@ -474,13 +491,11 @@ impl NodeSnapshot {
             snapshot.id = hashing
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            // A worker that panicked (a bug: parsers must not panic) leaves
-            // the artifacts of its jobs absent instead of taking the
-            // snapshot down.
             for worker in workers {
-                let Ok((done, local)) = worker.join() else {
-                    continue;
-                };
+                // Jobs catch their own panics; the worker loop has none.
+                let (done, local) = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 small.absorb(local);
                 for done in done {
                     match done {
@@ -600,6 +615,17 @@ type Files = BTreeMap<String, FileBytes>;
 /// drops them when done.
 type Job<'a> = Box<dyn FnOnce(&mut Outcome) -> Done + Send + 'a>;
 
+/// A [`Job`] in the queue, with what a failure report needs.
+struct Queued<'a> {
+    /// Bytes of its files (the queue runs the largest first).
+    bytes: u64,
+    /// The parser's name in the coverage report.
+    parser: &'static str,
+    /// Its files' paths and sizes.
+    files: Vec<(String, u64)>,
+    job: Job<'a>,
+}
+
 /// A job's body, before it is given its files.
 type Parse = dyn FnOnce(Files, &mut Outcome) -> Done + Send;
 
@@ -644,6 +670,29 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// Records the files of a job whose parser panicked as not parsed.
+    fn panicked(&mut self, parser: &'static str, files: Vec<(String, u64)>) {
+        let reason = "the parser panicked (a bug; please report it)".to_owned();
+        for (path, bytes) in files {
+            self.parsed.insert(
+                path.clone(),
+                FileCoverage::new(
+                    path.clone(),
+                    bytes,
+                    CoverageStatus::NotParsed {
+                        parser: parser.to_owned(),
+                        reason: reason.clone(),
+                    },
+                ),
+            );
+            self.failures.push(ArtifactFailure {
+                path,
+                parser,
+                reason: reason.clone(),
+            });
+        }
+    }
+
     fn absorb(&mut self, other: Outcome) {
         self.parsed.extend(other.parsed);
         self.failures.extend(other.failures);
