@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
 
@@ -234,12 +234,10 @@ impl NodeSnapshot {
         let lookup = |path: &str| files.get(path).map(FileBytes::as_bytes);
         let metadata =
             layout::metadata_from(input.name, &lookup).with_file_time(input.newest_file_time);
-        // The id is hashed on its own thread while the files parse; it holds
-        // a handle to each file only until that file is hashed.
-        let to_hash: Vec<(String, FileBytes)> = files
-            .iter()
-            .map(|(path, content)| (path.clone(), content.clone()))
-            .collect();
+        // Hashed before parsing, while every file is still in memory anyway:
+        // a hashing thread beside the parsers would keep each file alive
+        // until its turn in path order, past its parse.
+        let id = layout::snapshot_id(files.iter().map(|(p, c)| (p.as_str(), c.as_bytes())));
         let reference_time = metadata.collection_time;
         let sizes: Vec<FileSize> = files
             .iter()
@@ -265,11 +263,12 @@ impl NodeSnapshot {
                 .collect()
         };
         let mut jobs: Vec<Queued<'_>> = Vec::new();
-        let mut queue = |parser: &'static str, group: Files, job: Box<Parse>| {
+        let mut queue = |parser: &'static str, releases: bool, group: Files, job: Box<Parse>| {
             if !group.is_empty() {
                 jobs.push(Queued {
                     bytes: group.values().map(|c| c.len() as u64).sum(),
                     parser,
+                    releases,
                     files: group
                         .iter()
                         .map(|(path, content)| (path.clone(), content.len() as u64))
@@ -280,6 +279,8 @@ impl NodeSnapshot {
         };
         queue(
             "journald",
+            // Keeps its file: its messages are slices of the file.
+            false,
             take(&|kind| JOURNAL_KINDS.contains(&kind)),
             Box::new(move |group, local| {
                 let options = journald::ParseOptions {
@@ -300,6 +301,7 @@ impl NodeSnapshot {
         );
         queue(
             "conntrack",
+            true,
             take(&|kind| matches!(kind, ArtifactKind::Conntrack | ArtifactKind::Conntrack6)),
             Box::new(|group, local| {
                 let v4 = first_of(&group, ArtifactKind::Conntrack)
@@ -315,6 +317,7 @@ impl NodeSnapshot {
         );
         queue(
             "iptables",
+            true,
             take(&|kind| {
                 matches!(
                     kind,
@@ -333,6 +336,7 @@ impl NodeSnapshot {
         );
         queue(
             "dmesg",
+            true,
             take(&|kind| {
                 matches!(
                     kind,
@@ -343,6 +347,7 @@ impl NodeSnapshot {
         );
         queue(
             "iptables-list",
+            true,
             take(&|kind| {
                 matches!(
                     kind,
@@ -361,32 +366,27 @@ impl NodeSnapshot {
         );
         // Largest last, so that `pop` takes it first.
         jobs.sort_by_key(|queued| queued.bytes);
-        let queue = std::sync::Mutex::new(jobs);
+        let schedule = Mutex::new(Schedule {
+            queue: jobs,
+            releasing: Vec::new(),
+        });
+        let released = Condvar::new();
 
         let mut outcome = Outcome::default();
         let by_kind = group_by_kind(&files);
         let paths = |kind: ArtifactKind| by_kind.get(&kind).cloned().unwrap_or_default();
         let first = |kind: ArtifactKind| paths(kind).into_iter().next();
         let snapshot = std::thread::scope(|scope| {
-            let hashing = scope.spawn(move || {
-                let mut hasher = layout::SnapshotHasher::new();
-                // In path order (the map's), as the scheme sorts them.
-                for (path, content) in to_hash {
-                    hasher.add(&path, &content);
-                }
-                hasher.finish()
-            });
             let worker = || {
                 let mut local = Outcome::default();
                 let mut done = Vec::new();
-                loop {
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .pop();
-                    let Some(queued) = next else { break };
+                while let Some(queued) = Schedule::next(&schedule, &released) {
                     let Queued {
-                        parser, files, job, ..
+                        bytes,
+                        parser,
+                        releases,
+                        files,
+                        job,
                     } = queued;
                     // A parser that panics (a bug: parsers must not panic)
                     // leaves its files unparsed, with a failure that says
@@ -395,6 +395,9 @@ impl NodeSnapshot {
                     match std::panic::catch_unwind(run) {
                         Ok(result) => done.push(result),
                         Err(_) => local.panicked(parser, files),
+                    }
+                    if releases {
+                        Schedule::finished(&schedule, &released, bytes);
                     }
                 }
                 (done, local)
@@ -405,7 +408,7 @@ impl NodeSnapshot {
             let small = &mut outcome;
             let files = &files;
             let mut snapshot = NodeSnapshot {
-                id: String::new(),
+                id: id.clone(),
                 metadata: metadata.clone(),
                 coverage: Coverage::default(),
                 failures: Vec::new(),
@@ -486,11 +489,6 @@ impl NodeSnapshot {
                 kube_view: OnceLock::new(),
             };
 
-            // Hashing cannot fail; a panic there is a bug and propagates
-            // rather than leaving a snapshot without its id.
-            snapshot.id = hashing
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             for worker in workers {
                 // Jobs catch their own panics; the worker loop has none.
                 let (done, local) = worker
@@ -621,9 +619,57 @@ struct Queued<'a> {
     bytes: u64,
     /// The parser's name in the coverage report.
     parser: &'static str,
+    /// Whether the job frees its files when done (its model does not
+    /// slice into them).
+    releases: bool,
     /// Its files' paths and sizes.
     files: Vec<(String, u64)>,
     job: Job<'a>,
+}
+
+/// The work queue the two parse workers share.
+///
+/// Jobs run largest first, with one rule for memory: a job does not start
+/// while a larger job that will free its files is still running. A model
+/// built meanwhile would add to the peak on top of that larger file, which
+/// is about to go (on the large bundle: kube-proxy's view and the iptables
+/// model built while the 40 MB conntrack text waits for its parse to end);
+/// waiting costs at most the remainder of that one parse.
+struct Schedule<'a> {
+    /// Smallest first; `pop` takes the largest.
+    queue: Vec<Queued<'a>>,
+    /// Sizes of the running jobs that free their files when done.
+    releasing: Vec<u64>,
+}
+
+impl<'a> Schedule<'a> {
+    /// The next job to run, waiting while the rule above says so; `None`
+    /// when the queue is empty.
+    fn next(schedule: &Mutex<Schedule<'a>>, released: &Condvar) -> Option<Queued<'a>> {
+        let mut state = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let next_bytes = state.queue.last()?.bytes;
+            if state.releasing.iter().any(|&bytes| bytes > next_bytes) {
+                // Another worker runs that job and always reports back.
+                state = released.wait(state).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            let queued = state.queue.pop()?;
+            if queued.releases {
+                state.releasing.push(queued.bytes);
+            }
+            return Some(queued);
+        }
+    }
+
+    /// Records that a job which frees its files is done.
+    fn finished(schedule: &Mutex<Schedule<'a>>, released: &Condvar, bytes: u64) {
+        let mut state = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = state.releasing.iter().position(|&b| b == bytes) {
+            state.releasing.swap_remove(at);
+        }
+        released.notify_all();
+    }
 }
 
 /// A job's body, before it is given its files.

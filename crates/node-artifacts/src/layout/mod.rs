@@ -35,7 +35,6 @@ pub use metadata::{
     ArchiveName, BundleMetadata, CollectionTimeSource, NodeNameSource, metadata_from,
     node_name_from, parse_archive_name,
 };
-pub(crate) use snapshot_id::SnapshotHasher;
 pub use snapshot_id::snapshot_id;
 
 /// The directories the collector creates at the bundle root.

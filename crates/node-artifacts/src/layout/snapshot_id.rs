@@ -43,36 +43,16 @@ const SCHEME: &[u8] = b"eks-node-diag/snapshot/v1\n";
 pub fn snapshot_id<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut files: Vec<(&str, &[u8])> = files.collect();
     files.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(b.1)));
-    let mut hasher = SnapshotHasher::new();
+    let mut hasher = Sha256::new();
+    hasher.update(SCHEME);
     for (path, content) in files {
-        hasher.add(path, content);
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((content.len() as u64).to_le_bytes());
+        hasher.update(content);
     }
-    hasher.finish()
-}
-
-/// [`snapshot_id`] one file at a time, so that a caller can release each
-/// file once it is hashed. Files must come in the order [`snapshot_id`]
-/// sorts them (by path bytes: a `BTreeMap<String, _>`'s order).
-pub(crate) struct SnapshotHasher(Sha256);
-
-impl SnapshotHasher {
-    pub(crate) fn new() -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(SCHEME);
-        Self(hasher)
-    }
-
-    pub(crate) fn add(&mut self, path: &str, content: &[u8]) {
-        self.0.update((path.len() as u64).to_le_bytes());
-        self.0.update(path.as_bytes());
-        self.0.update((content.len() as u64).to_le_bytes());
-        self.0.update(content);
-    }
-
-    pub(crate) fn finish(self) -> String {
-        let digest = self.0.finalize();
-        format!("s1_{}", hex::encode(&digest[..12]))
-    }
+    let digest = hasher.finalize();
+    format!("s1_{}", hex::encode(&digest[..12]))
 }
 
 #[cfg(test)]
