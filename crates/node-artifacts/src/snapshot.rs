@@ -489,6 +489,27 @@ impl Outcome {
         })
     }
 
+    /// Parses a text artifact whose model slices the file's shared content
+    /// (the parser reads invalid UTF-8 as U+FFFD; that is reported here).
+    fn shared_text<T, E: fmt::Display>(
+        &mut self,
+        files: &BTreeMap<String, FileBytes>,
+        path: &str,
+        parser: &'static str,
+        parse: impl FnOnce(&FileBytes) -> Result<Parsed<T>, E>,
+    ) -> Option<Artifact<T>> {
+        self.bytes(files, path, parser, |file| {
+            let mut parsed = parse(file)?;
+            if file.as_str().is_none() {
+                parsed.diagnostics.push(Diagnostic {
+                    line: first_invalid_utf8_line(file),
+                    reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
+                });
+            }
+            Ok::<_, E>(parsed)
+        })
+    }
+
     /// Parses an artifact from its bytes and records its coverage.
     fn bytes<T, E: fmt::Display>(
         &mut self,
@@ -551,11 +572,11 @@ fn kernel_messages<'a>(
     first: &impl Fn(ArtifactKind) -> Option<&'a str>,
 ) -> Option<KernelMessages> {
     let current = first(ArtifactKind::DmesgCurrent)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
     let human = first(ArtifactKind::DmesgHuman)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
     let boot = first(ArtifactKind::DmesgBoot)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
 
     let mut copies = Vec::new();
     let mut log = match (current, human) {
