@@ -267,7 +267,7 @@ impl NodeSnapshot {
                     })
                     .flat_map(|(_, paths)| paths.iter().copied())
                     .filter_map(|path| {
-                        small.text(files, path, "iptables-list", iptables_list::parse)
+                        small.shared_text(files, path, "iptables-list", iptables_list::parse_file)
                     })
                     .collect(),
                 conntrack: None,

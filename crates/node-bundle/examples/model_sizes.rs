@@ -97,9 +97,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         keep.push(Box::new(m));
     }
     if let Some(f) = file("networking/iptables-nat.txt").filter(|_| wanted("iptables-nat")) {
-        let m = measure("iptables-nat listing", &f, Keeps::Nothing, |f| {
-            iptables_list::parse(&text(f))
-        });
+        let m = measure(
+            "iptables-nat listing",
+            &f,
+            Keeps::File,
+            iptables_list::parse_file,
+        );
         keep.push(Box::new(m));
     }
     if let Some(f) = file("kernel/dmesg.current").filter(|_| wanted("dmesg")) {
