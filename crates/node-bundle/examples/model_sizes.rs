@@ -79,6 +79,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // parsers take) is not reused and hidden from the resident-set delta.
     let only = std::env::args().nth(2);
     let wanted = |name: &str| only.as_deref().is_none_or(|only| name.starts_with(only));
+    println!(
+        "layouts: conntrack Entry {} B, iptables Rule {} B (Match {} B, Target {} B), \
+         dmesg Record {} B (packed slot 20 B), listing Rule {} B (packed row 16 B), \
+         kube Service {} B, Endpoint {} B, KubeChain {} B",
+        size_of::<conntrack::Entry>(),
+        size_of::<iptables::Rule>(),
+        size_of::<iptables::Match>(),
+        size_of::<iptables::Target>(),
+        size_of::<dmesg::Record>(),
+        size_of::<iptables_list::Rule>(),
+        size_of::<iptables::kube::Service>(),
+        size_of::<iptables::kube::Endpoint>(),
+        size_of::<iptables::kube::KubeChain>(),
+    );
     let bundle = read_path(Path::new(&path), &Limits::default())?;
     println!("files: {:.1} MB live after reading", mb(rss()));
     let file = |p: &str| bundle.files.get(p).cloned();
@@ -88,12 +102,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let m = measure("conntrack", &f, Keeps::Nothing, |f| {
             conntrack::parse(&text(f))
         });
+        if let Ok(dump) = &m {
+            let before = rss();
+            dump.value.table.build_indexes();
+            println!(
+                "{:<24} {} entries, indexes +{:.1} MB",
+                "  conntrack indexes",
+                dump.value.table.len(),
+                mb(rss().saturating_sub(before))
+            );
+        }
         keep.push(Box::new(m));
     }
     if let Some(f) = file("networking/iptables-save.txt").filter(|_| wanted("iptables-save")) {
         let m = measure("iptables-save", &f, Keeps::Nothing, |f| {
             iptables::parse(&text(f))
         });
+        if let Ok(ruleset) = &m {
+            let before = rss();
+            let view = iptables::kube::KubeView::new(&ruleset.value);
+            println!(
+                "{:<24} {} services, +{:.1} MB",
+                "  kube-proxy view",
+                view.services.len(),
+                mb(rss().saturating_sub(before))
+            );
+            keep.push(Box::new(view));
+        }
         keep.push(Box::new(m));
     }
     if let Some(f) = file("networking/iptables-nat.txt").filter(|_| wanted("iptables-nat")) {
