@@ -83,9 +83,9 @@
 //!
 //! A key design decision is that the log keeps its input once and its
 //! records packed ([`Records`], twenty bytes each): a message is a byte
-//! range of the input, handed out as a [`SharedText`](crate::shared::SharedText)
-//! slice, and only what few records have (a multi-line message, a priority,
-//! a caller id, kmsg fields) sits in a sparse side table. A node's `dmesg`
+//! range of the input, handed out as a [`SharedText`] slice, and only what
+//! few records have (a multi-line message, a priority, a caller id, kmsg
+//! fields) sits in a sparse side table. A node's `dmesg`
 //! then costs about 1.3 times its file instead of 3.4 times.
 //! [`parse_file`] slices the caller's file itself; [`parse`] copies its
 //! input once.
