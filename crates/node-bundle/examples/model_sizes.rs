@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "layouts: conntrack Entry {} B, iptables Rule {} B (Match {} B, Target {} B), \
          dmesg Record {} B (packed slot 20 B), listing Rule {} B (packed row 16 B), \
-         kube Service {} B, Endpoint {} B, KubeChain {} B",
+         kube Service {} B, Endpoint {} B, KubeChain {} B, KernelEvent {} B",
         size_of::<conntrack::Entry>(),
         size_of::<iptables::Rule>(),
         size_of::<iptables::Match>(),
@@ -92,6 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         size_of::<iptables::kube::Service>(),
         size_of::<iptables::kube::Endpoint>(),
         size_of::<iptables::kube::KubeChain>(),
+        size_of::<dmesg::KernelEvent>(),
     );
     let bundle = read_path(Path::new(&path), &Limits::default())?;
     println!("files: {:.1} MB live after reading", mb(rss()));
@@ -151,6 +152,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 mb(records.heap_bytes()),
                 records.heap_bytes() as f64 / records.len().max(1) as f64
             );
+            let before = rss();
+            let events = dmesg::events(&parsed.value);
+            println!(
+                "{:<24} {} events, +{:.1} MB",
+                "  kernel events",
+                events.len(),
+                mb(rss().saturating_sub(before))
+            );
+            keep.push(Box::new(events));
         }
         keep.push(Box::new(m));
     }

@@ -92,6 +92,17 @@ struct Extra {
     seq: Option<u64>,
     caller: Option<Caller>,
     fields: Vec<(SharedText, SharedText)>,
+    /// Times that the slot and the log's [`TimeKind`] cannot say (records
+    /// put together by a caller, [`Records::from_iter`]): they replace the
+    /// slot's.
+    times: Option<Times>,
+}
+
+/// A record's times, as a [`Record`] states them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Times {
+    since_boot_us: Option<u64>,
+    wall_time: Option<Timestamp>,
 }
 
 impl Records {
@@ -138,6 +149,9 @@ impl Records {
 
     /// The time since boot of the record at `index`, when the input states it.
     pub fn since_boot_us(&self, index: usize) -> Option<u64> {
+        if let Some(times) = self.extra(index).and_then(|extra| extra.times) {
+            return times.since_boot_us;
+        }
         match self.time {
             TimeKind::SinceBoot => self.slots.get(index).map(Slot::time),
             TimeKind::None | TimeKind::Wall => None,
@@ -148,6 +162,19 @@ impl Records {
     /// computed from its time since boot once the boot time is known.
     pub fn wall_time(&self, index: usize) -> Option<Timestamp> {
         let time = self.slots.get(index)?.time();
+        if let Some(times) = self.extra(index).and_then(|extra| extra.times) {
+            // As `KernelLog::with_boot_time` has it: a known boot time dates
+            // a since-boot record unless the input stated another time.
+            return match (self.boot, times.since_boot_us) {
+                (Some(at), Some(since_boot))
+                    if times.wall_time.is_none() || self.time == TimeKind::SinceBoot =>
+                {
+                    let since_boot = i64::try_from(since_boot).unwrap_or(i64::MAX);
+                    Some(Timestamp(at.0.saturating_add(since_boot)))
+                }
+                _ => times.wall_time,
+            };
+        }
         match self.time {
             TimeKind::None => None,
             TimeKind::SinceBoot => self
@@ -319,6 +346,77 @@ impl Serialize for Records {
     }
 }
 
+impl FromIterator<Record> for Records {
+    /// Packs records put together by the caller (a test, a filter of
+    /// another log): their messages are copied into one buffer, and times
+    /// that do not follow one [`TimeKind`] are kept per record, so the
+    /// result gives back equal records.
+    fn from_iter<I: IntoIterator<Item = Record>>(records: I) -> Self {
+        let records: Vec<Record> = records.into_iter().collect();
+        let mut text = String::with_capacity(records.iter().map(|r| r.message.len() + 1).sum());
+        let mut ranges = Vec::with_capacity(records.len());
+        for record in &records {
+            let start = text.len();
+            text.push_str(&record.message);
+            ranges.push(start..text.len());
+            text.push('\n');
+        }
+        let time = records
+            .iter()
+            .find_map(|record| match (record.since_boot_us, record.wall_time) {
+                (Some(_), _) => Some(TimeKind::SinceBoot),
+                (None, Some(_)) => Some(TimeKind::Wall),
+                (None, None) => None,
+            })
+            .unwrap_or(TimeKind::None);
+        let file = FileBytes::from(text);
+        let text = file.as_str().unwrap_or_default();
+        let mut builder = Builder::new(file.clone(), text, time, records.len());
+        for (record, range) in records.into_iter().zip(ranges) {
+            let stored = match time {
+                TimeKind::None => Times {
+                    since_boot_us: None,
+                    wall_time: None,
+                },
+                TimeKind::SinceBoot => Times {
+                    since_boot_us: Some(record.since_boot_us.unwrap_or_default()),
+                    wall_time: None,
+                },
+                TimeKind::Wall => Times {
+                    since_boot_us: None,
+                    wall_time: Some(record.wall_time.unwrap_or(Timestamp(0))),
+                },
+            };
+            let wanted = Times {
+                since_boot_us: record.since_boot_us,
+                wall_time: record.wall_time,
+            };
+            let mut open = Open::new(
+                match time {
+                    TimeKind::Wall => record.wall_time.map_or(0, |at| at.0 as u64),
+                    _ => record.since_boot_us.unwrap_or_default(),
+                },
+                record.lines.first,
+            );
+            open.last_line = record.lines.last;
+            open.facility = record.facility;
+            open.level = record.level;
+            open.seq = record.seq;
+            open.caller = record.caller;
+            open.fields = record.fields;
+            open.times = (stored != wanted).then_some(wanted);
+            builder.open(open, text.get(range).unwrap_or_default(), None);
+        }
+        builder.finish()
+    }
+}
+
+impl From<Vec<Record>> for Records {
+    fn from(records: Vec<Record>) -> Self {
+        records.into_iter().collect()
+    }
+}
+
 /// Builds [`Records`] line by line: the parser opens a record, may extend
 /// it with continuation lines, and the builder packs it when the next one
 /// opens.
@@ -345,6 +443,7 @@ pub(crate) struct Open {
     pub(crate) seq: Option<u64>,
     pub(crate) caller: Option<Caller>,
     pub(crate) fields: Vec<(SharedText, SharedText)>,
+    times: Option<Times>,
 }
 
 enum Message {
@@ -367,6 +466,7 @@ impl Open {
             seq: None,
             caller: None,
             fields: Vec::new(),
+            times: None,
         }
     }
 }
@@ -487,6 +587,7 @@ impl<'a> Builder<'a> {
             seq: open.seq,
             caller: open.caller,
             fields: open.fields,
+            times: open.times,
         };
         let first_line = u32::try_from(open.first_line);
         let (first_line, extra) = match first_line {
@@ -556,6 +657,14 @@ mod tests {
         );
         assert_ne!(dated.get(0), records.get(0));
         assert_eq!(records.iter().rev().count(), 3);
+        // Packing the records again gives them back, boot time included.
+        assert_eq!(records.iter().collect::<Records>(), records);
+        assert_eq!(dated.iter().collect::<Records>(), dated);
+        let mut odd = dated.get(0).expect("record");
+        odd.wall_time = None;
+        odd.lines.last = 7;
+        let mixed: Records = vec![odd.clone(), dated.get(1).expect("record")].into();
+        assert_eq!(mixed.get(0), Some(odd));
         assert_eq!(
             records.iter().nth(1).map(|r| r.message),
             records.get(1).map(|r| r.message)

@@ -705,6 +705,9 @@ fn parse_file_equals_parse_and_slices_the_file() {
                 sliced += 1;
             }
         }
+        // Records packed again from owned ones compare equal.
+        let repacked: dmesg::Records = parsed.value.records.iter().collect();
+        assert_eq!(repacked, parsed.value.records, "{}", path.display());
         // Serialising the packed records gives what owned records would.
         let json = serde_json::to_value(&parsed.value).unwrap();
         let records: Vec<serde_json::Value> = parsed
