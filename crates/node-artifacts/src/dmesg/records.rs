@@ -349,7 +349,7 @@ impl Serialize for Records {
 impl FromIterator<Record> for Records {
     /// Packs records put together by the caller (a test, a filter of
     /// another log): their messages are copied into one buffer, and times
-    /// that do not follow one [`TimeKind`] are kept per record, so the
+    /// that do not follow one time kind are kept per record, so the
     /// result gives back equal records.
     fn from_iter<I: IntoIterator<Item = Record>>(records: I) -> Self {
         let records: Vec<Record> = records.into_iter().collect();
