@@ -391,7 +391,9 @@ fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverag
         let mut i = 0;
         while i < records.len() {
             let first = i;
-            let r = &records[first];
+            let Some(r) = records.get(first) else {
+                break;
+            };
             let (last, tag) = match spans.get(&first) {
                 Some((last, kind)) => ((*last).clamp(first, records.len() - 1), Some(kind.clone())),
                 None => (first, None),

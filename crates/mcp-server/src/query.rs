@@ -496,15 +496,14 @@ pub fn search_logs(
     if let Some(kernel) = &snapshot.kernel
         && include("kernel", &kernel.log.path)
     {
-        let lines = kernel
-            .log
-            .value
-            .records
+        let records = &kernel.log.value.records;
+        let lines = records
             .iter()
-            .map(|record| LogLine {
+            .zip(records.messages())
+            .map(|(record, message)| LogLine {
                 line: record.lines.first,
                 time: record.wall_time,
-                text: record.message.as_str().into(),
+                text: message.into(),
             })
             .collect();
         sources.push(("kernel", &kernel.log.path, lines));

@@ -20,6 +20,18 @@ fn bench(c: &mut Criterion) {
                 let _ = std::hint::black_box(iptables_list::parse(t));
             },
         ),
+        (
+            // Parse, then read every rule back from its packed row: what a
+            // caller that walks the whole listing pays.
+            "iptables_list/nat-5000-services-read-every-rule",
+            generate::iptables_nat_listing(5000),
+            |t| {
+                if let Ok(parsed) = iptables_list::parse(t) {
+                    let rules = parsed.value.rules().map(|(_, rule)| rule.options.len());
+                    std::hint::black_box(rules.sum::<usize>());
+                }
+            },
+        ),
         ("sysctl/1000-interfaces", generate::sysctl_all(1000), |t| {
             let _ = std::hint::black_box(sysctl::parse(t));
         }),

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use node_artifacts::dmesg;
+use node_artifacts::shared::FileBytes;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +41,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (parsed, parse_time) = measure(|| dmesg::parse_bytes(&input));
+    // The log slices the file's shared bytes, as a snapshot's does.
+    let input = FileBytes::new(input);
+    let (parsed, parse_time) = measure(|| dmesg::parse_file(&input));
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {

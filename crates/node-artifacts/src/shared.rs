@@ -277,6 +277,13 @@ impl From<&str> for SharedText {
     }
 }
 
+impl From<SharedText> for String {
+    /// A copy of the text.
+    fn from(text: SharedText) -> Self {
+        text.as_str().to_owned()
+    }
+}
+
 impl Deref for SharedText {
     type Target = str;
 
@@ -314,6 +321,30 @@ impl PartialEq<str> for SharedText {
 impl PartialEq<&str> for SharedText {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for SharedText {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<SharedText> for str {
+    fn eq(&self, other: &SharedText) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<SharedText> for &str {
+    fn eq(&self, other: &SharedText) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<SharedText> for String {
+    fn eq(&self, other: &SharedText) -> bool {
+        self == other.as_str()
     }
 }
 
@@ -416,5 +447,9 @@ mod tests {
         assert_eq!(serde_json::to_string(&text).expect("json"), "\"abc\"");
         assert!(text.contains('b'));
         assert_eq!(SharedText::default(), "");
+        assert_eq!(text, "abc".to_owned());
+        let owned = String::from("abc");
+        assert!("abc" == text && *"abc" == text && owned == text);
+        assert_eq!(String::from(text), "abc");
     }
 }

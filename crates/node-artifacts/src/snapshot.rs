@@ -336,7 +336,8 @@ impl NodeSnapshot {
         );
         queue(
             "dmesg",
-            true,
+            // Keeps its files: messages are slices of them.
+            false,
             take(&|kind| {
                 matches!(
                     kind,
@@ -347,7 +348,8 @@ impl NodeSnapshot {
         );
         queue(
             "iptables-list",
-            true,
+            // Keeps its files: rule texts are slices of them.
+            false,
             take(&|kind| {
                 matches!(
                     kind,
@@ -358,7 +360,7 @@ impl NodeSnapshot {
                 let listings = group
                     .keys()
                     .filter_map(|path| {
-                        local.text(&group, path, "iptables-list", iptables_list::parse)
+                        local.shared_text(&group, path, "iptables-list", iptables_list::parse_file)
                     })
                     .collect();
                 Done::Listings(listings)
@@ -770,6 +772,27 @@ impl Outcome {
         })
     }
 
+    /// Parses a text artifact whose model slices the file's shared content
+    /// (the parser reads invalid UTF-8 as U+FFFD; that is reported here).
+    fn shared_text<T, E: fmt::Display>(
+        &mut self,
+        files: &BTreeMap<String, FileBytes>,
+        path: &str,
+        parser: &'static str,
+        parse: impl FnOnce(&FileBytes) -> Result<Parsed<T>, E>,
+    ) -> Option<Artifact<T>> {
+        self.bytes(files, path, parser, |file| {
+            let mut parsed = parse(file)?;
+            if file.as_str().is_none() {
+                parsed.diagnostics.push(Diagnostic {
+                    line: first_invalid_utf8_line(file),
+                    reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
+                });
+            }
+            Ok::<_, E>(parsed)
+        })
+    }
+
     /// Parses an artifact from its bytes and records its coverage.
     fn bytes<T, E: fmt::Display>(
         &mut self,
@@ -829,11 +852,11 @@ fn ok<T>(
 fn kernel_messages(outcome: &mut Outcome, files: &Files) -> Option<KernelMessages> {
     let first = |kind| first_of(files, kind);
     let current = first(ArtifactKind::DmesgCurrent)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
     let human = first(ArtifactKind::DmesgHuman)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
     let boot = first(ArtifactKind::DmesgBoot)
-        .and_then(|path| outcome.text(files, path, "dmesg", dmesg::parse));
+        .and_then(|path| outcome.shared_text(files, path, "dmesg", dmesg::parse_file));
 
     let mut copies = Vec::new();
     let mut log = match (current, human) {

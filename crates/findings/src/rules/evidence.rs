@@ -10,8 +10,11 @@ use crate::finding::Evidence;
 /// Evidence for the records of a kernel event, dated by the first record.
 pub(crate) fn kernel_event(kernel: &KernelMessages, event: &KernelEvent) -> Evidence {
     let records = &kernel.log.value.records;
-    let first = &records[event.records.first.min(records.len().saturating_sub(1))];
-    let last = &records[event.records.last.min(records.len().saturating_sub(1))];
+    let at = |index: usize| records.get(index.min(records.len().saturating_sub(1)));
+    let (Some(first), Some(last)) = (at(event.records.first), at(event.records.last)) else {
+        // An event always has records; a log without any has no events.
+        return Evidence::line(&kernel.log.path, 0, "");
+    };
     Evidence::span(
         &kernel.log.path,
         first.lines.first,

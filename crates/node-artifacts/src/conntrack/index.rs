@@ -142,7 +142,9 @@ impl TableIndex {
         let mut unreplied = 0;
         let mut destinations: FastMap<Endpoint, u64> = FastMap::default();
         let mut sources: FastMap<Endpoint, u64> = FastMap::default();
-        let mut addr_counts: FastMap<IpAddr, u32> = FastMap::default();
+        // Counts first (`(0, count)`), turned into ranges in place below, so
+        // the build never holds a second map.
+        let mut by_addr: FastMap<IpAddr, (u32, u32)> = FastMap::default();
         let mut port_counts = vec![0u32; 65_537];
         for entry in entries {
             *by_protocol.entry(entry.protocol).or_insert(0) += 1;
@@ -153,7 +155,7 @@ impl TableIndex {
             *destinations.entry(entry.destination()).or_insert(0) += 1;
             *sources.entry(entry.source()).or_insert(0) += 1;
             for addr in distinct_addrs(entry) {
-                *addr_counts.entry(addr).or_insert(0) += 1;
+                by_addr.entry(addr).or_insert((0, 0)).1 += 1;
             }
             for port in distinct_ports(entry) {
                 port_counts[usize::from(port) + 1] += 1;
@@ -161,10 +163,10 @@ impl TableIndex {
         }
 
         // Turn counts into ranges, then fill the postings in entry order.
-        let mut by_addr = FastMap::with_capacity_and_hasher(addr_counts.len(), Default::default());
         let mut next = 0u32;
-        for (addr, count) in addr_counts {
-            by_addr.insert(addr, (next, next));
+        for range in by_addr.values_mut() {
+            let count = range.1;
+            *range = (next, next);
             next += count;
         }
         let mut addr_postings = vec![0u32; next as usize];

@@ -102,18 +102,20 @@ pub fn align_interval(
     }
     // message -> (occurrences, since-boot µs) in the since-boot log.
     let mut plain: HashMap<&str, (u32, i64)> = HashMap::with_capacity(since_boot.records.len());
-    for record in &since_boot.records {
-        if let Some(us) = record.since_boot_us {
+    let records = &since_boot.records;
+    for (index, message) in records.messages().enumerate() {
+        if let Some(us) = records.since_boot_us(index) {
             let entry = plain
-                .entry(record.message.as_str())
+                .entry(message)
                 .or_insert((0, i64::try_from(us).unwrap_or(i64::MAX)));
             entry.0 += 1;
         }
     }
     let mut wall: HashMap<&str, (u32, i64)> = HashMap::with_capacity(wall_clock.records.len());
-    for record in &wall_clock.records {
-        if let Some(at) = record.wall_time {
-            let entry = wall.entry(record.message.as_str()).or_insert((0, at.0));
+    let records = &wall_clock.records;
+    for (index, message) in records.messages().enumerate() {
+        if let Some(at) = records.wall_time(index) {
+            let entry = wall.entry(message).or_insert((0, at.0));
             entry.0 += 1;
         }
     }

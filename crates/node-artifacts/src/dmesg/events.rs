@@ -349,9 +349,9 @@ pub enum HardwareErrorSource {
 pub fn events(log: &KernelLog) -> Vec<KernelEvent> {
     let lines: Vec<(usize, &str)> = log
         .records
-        .iter()
+        .messages()
         .enumerate()
-        .flat_map(|(index, record)| record.message.split('\n').map(move |line| (index, line)))
+        .flat_map(|(index, message)| message.split('\n').map(move |line| (index, line)))
         .collect();
     let mut out: Vec<KernelEvent> = Vec::new();
     // The line index each event starts at, for context lookups.
@@ -359,7 +359,7 @@ pub fn events(log: &KernelLog) -> Vec<KernelEvent> {
     let mut at = 0;
     while at < lines.len() {
         let (record, line) = lines[at];
-        let level = log.records[record].level;
+        let level = log.records.level(record);
         let Some(start) = recognise(line, level) else {
             at += 1;
             continue;

@@ -15,6 +15,8 @@
 //! separator = "\n" | "\0"
 //! ```
 
+use std::borrow::Cow;
+
 use crate::dmesg::model::Caller;
 use crate::dmesg::text::decimal_u64;
 
@@ -82,9 +84,9 @@ fn caller_value(id: &str) -> Option<Caller> {
 /// Decodes `\xNN` escapes (the kernel escapes `\`, control characters and
 /// non-ASCII bytes this way). Other backslashes are kept as they are, and
 /// bytes that do not form UTF-8 after decoding become U+FFFD.
-pub(crate) fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> Cow<'_, str> {
     if memchr::memchr(b'\\', text.as_bytes()).is_none() {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -104,10 +106,10 @@ pub(crate) fn unescape(text: &str) -> String {
         out.push(bytes[pos]);
         pos += 1;
     }
-    match String::from_utf8(out) {
+    Cow::Owned(match String::from_utf8(out) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    }
+    })
 }
 
 fn hex_digit(b: u8) -> Option<u8> {

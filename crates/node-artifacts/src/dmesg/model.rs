@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::diag::Unparsed;
+use crate::dmesg::records::Records;
+use crate::shared::SharedText;
 use crate::time::Timestamp;
 
 /// A parsed kernel log: `dmesg` output in one of its forms, or `/dev/kmsg`
@@ -21,8 +23,9 @@ use crate::time::Timestamp;
 pub struct KernelLog {
     /// The input form the parser recognised.
     pub format: Format,
-    /// The records in input order.
-    pub records: Vec<Record>,
+    /// The records in input order, packed: [`Records::get`] and
+    /// [`Records::iter`] give each as a [`Record`].
+    pub records: Records,
     /// Whether, and from what, the boot time is known.
     pub boot_time: BootTime,
     /// Lines that were neither a record nor the continuation of one.
@@ -95,11 +98,12 @@ pub struct Record {
     /// The thread or CPU that logged the message.
     pub caller: Option<Caller>,
     /// The message text; lines of a multi-line message are joined by `\n`
-    /// with their indentation removed, and `\xNN` escapes are decoded.
-    pub message: String,
+    /// with their indentation removed, and `\xNN` escapes are decoded. A
+    /// one-line message is a slice of the log's input, shared, not copied.
+    pub message: SharedText,
     /// `/dev/kmsg` dictionary fields (`SUBSYSTEM=usb`, `DEVICE=c189:257`), in
     /// input order.
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<(SharedText, SharedText)>,
     /// The input lines the record came from.
     pub lines: LineSpan,
 }
@@ -241,14 +245,9 @@ impl KernelLog {
     /// from.
     #[must_use]
     pub fn with_boot_time_from(mut self, at: Timestamp, source: BootTimeSource) -> Self {
-        for record in &mut self.records {
-            if let Some(since_boot) = record.since_boot_us
-                && (record.wall_time.is_none() || self.format.time_is_since_boot())
-            {
-                let since_boot = i64::try_from(since_boot).unwrap_or(i64::MAX);
-                record.wall_time = Some(Timestamp(at.0.saturating_add(since_boot)));
-            }
-        }
+        // Only since-boot records change: the store computes their wall
+        // time from the boot time when a record is read.
+        self.records.set_boot(at);
         self.boot_time = BootTime::Known { at, source };
         self
     }

@@ -16,7 +16,7 @@
 //! services by key, chain and cluster IP, and works out each endpoint's
 //! effective share of new connections from the probabilities.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -25,33 +25,39 @@ use crate::iptables::model::{
     ChainName, IpNet, Match, Neg, Protocol, Rule, Ruleset, StatisticMatch, Table, TableBlock,
     Target,
 };
+use crate::shared::SharedText;
 
 /// Services, endpoints, node ports and VPC CNI chains found in a ruleset.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KubeView {
-    /// Services keyed by `namespace/name:port`.
-    pub services: BTreeMap<String, Service>,
+    /// Services keyed by `namespace/name:port`. Each key is one buffer that
+    /// the service's namespace, name and port name, its chains' and node
+    /// ports' `service` and the view's indexes share.
+    pub services: BTreeMap<SharedText, Service>,
     /// Node ports in rule order.
     pub node_ports: Vec<NodePort>,
     /// Amazon VPC CNI chains and what they do.
     pub vpc_cni: VpcCni,
     /// Kubernetes and VPC CNI chains by name.
     pub chains: BTreeMap<ChainName, KubeChain>,
+    /// Service keys by cluster IP and port, sorted (several services may
+    /// share one: DNS over UDP and TCP).
     #[serde(skip)]
-    by_cluster_ip: HashMap<(IpAddr, u16), Vec<String>>,
+    by_cluster_ip: Box<[((IpAddr, u16), SharedText)]>,
+    /// Service keys by `KUBE-SVC-*`/`KUBE-SEP-*` chain, sorted by chain.
     #[serde(skip)]
-    by_svc_chain: HashMap<ChainName, String>,
+    by_svc_chain: Box<[(ChainName, SharedText)]>,
 }
 
 /// One service port as kube-proxy programs it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
     /// Namespace.
-    pub namespace: String,
+    pub namespace: SharedText,
     /// Service name.
-    pub name: String,
+    pub name: SharedText,
     /// Port name (`None` for an unnamed port).
-    pub port_name: Option<String>,
+    pub port_name: Option<SharedText>,
     /// Cluster IP, from the `cluster IP` rule (or the `has no endpoints` rule).
     pub cluster_ip: Option<IpAddr>,
     /// Protocol of the service port.
@@ -107,7 +113,7 @@ pub struct Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodePort {
     /// `namespace/name:port` of the service.
-    pub service: String,
+    pub service: SharedText,
     /// Protocol.
     pub protocol: Option<Protocol>,
     /// Node port number.
@@ -135,7 +141,7 @@ pub struct KubeChain {
     /// Number of rules across those tables.
     pub rule_count: usize,
     /// The service the chain belongs to, when known.
-    pub service: Option<String>,
+    pub service: Option<SharedText>,
 }
 
 /// Kinds of chains kube-proxy and the VPC CNI create.
@@ -233,11 +239,15 @@ impl KubeView {
             node_ports: Vec::new(),
             vpc_cni: VpcCni::default(),
             chains: BTreeMap::new(),
-            by_cluster_ip: HashMap::new(),
-            by_svc_chain: HashMap::new(),
+            by_cluster_ip: Box::default(),
+            by_svc_chain: Box::default(),
         };
         for block in &ruleset.tables {
             view.index_chains(block);
+        }
+        // A chain is in one or two tables: no room for four.
+        for chain in view.chains.values_mut() {
+            chain.tables.shrink_to_fit();
         }
         // nat first: it names the service chains and endpoints.
         for block in ruleset.tables.iter().filter(|b| b.table == Table::Nat) {
@@ -248,32 +258,37 @@ impl KubeView {
         }
         for service in view.services.values_mut() {
             service.lines.sort_unstable();
+            service.lines.shrink_to_fit();
+            service.endpoints.shrink_to_fit();
         }
-        for (key, service) in &view.services {
-            if let (Some(ip), Some(port)) = (service.cluster_ip, service.port) {
-                view.by_cluster_ip
-                    .entry((ip, port))
-                    .or_default()
-                    .push(key.clone());
-            }
-        }
-        let chain_services: Vec<(ChainName, String)> = view
+        let mut by_cluster_ip: Vec<((IpAddr, u16), SharedText)> = view
+            .services
+            .iter()
+            .filter_map(|(key, service)| Some(((service.cluster_ip?, service.port?), key.clone())))
+            .collect();
+        // Stable: services on one address stay in key order.
+        by_cluster_ip.sort_by_key(|(address, _)| *address);
+        view.by_cluster_ip = by_cluster_ip.into_boxed_slice();
+        let mut by_svc_chain: Vec<(ChainName, SharedText)> = view
             .services
             .iter()
             .flat_map(|(key, s)| {
                 s.svc_chain
                     .iter()
-                    .cloned()
-                    .chain(s.endpoints.iter().map(|e| e.chain.clone()))
-                    .map(move |c| (c, key.clone()))
+                    .chain(s.endpoints.iter().map(|e| &e.chain))
+                    .map(move |c| (c.clone(), key.clone()))
             })
             .collect();
-        for (chain, key) in chain_services {
-            if let Some(info) = view.chains.get_mut(&chain) {
+        // The last service to name a chain owns it (as a map insert would).
+        by_svc_chain.reverse();
+        by_svc_chain.sort_by(|a, b| a.0.cmp(&b.0));
+        by_svc_chain.dedup_by(|later, earlier| later.0 == earlier.0);
+        for (chain, key) in &by_svc_chain {
+            if let Some(info) = view.chains.get_mut(chain) {
                 info.service = Some(key.clone());
             }
-            view.by_svc_chain.insert(chain, key);
         }
+        view.by_svc_chain = by_svc_chain.into_boxed_slice();
         view
     }
 
@@ -305,18 +320,22 @@ impl KubeView {
 
     /// Every service on this cluster IP and port (e.g. DNS over UDP and TCP).
     pub fn services_by_cluster_ip(&self, ip: IpAddr, port: u16) -> impl Iterator<Item = &Service> {
-        self.by_cluster_ip
-            .get(&(ip, port))
-            .into_iter()
-            .flatten()
-            .filter_map(|key| self.services.get(key))
+        let start = self
+            .by_cluster_ip
+            .partition_point(|(address, _)| *address < (ip, port));
+        self.by_cluster_ip[start..]
+            .iter()
+            .take_while(move |(address, _)| *address == (ip, port))
+            .filter_map(|(_, key)| self.services.get(key))
     }
 
     /// The service owning a `KUBE-SVC-*` or `KUBE-SEP-*` chain.
     pub fn service_by_chain(&self, chain: &str) -> Option<&Service> {
-        self.by_svc_chain
-            .get(chain)
-            .and_then(|key| self.services.get(key))
+        let at = self
+            .by_svc_chain
+            .binary_search_by(|(name, _)| (**name).cmp(chain))
+            .ok()?;
+        self.services.get(&self.by_svc_chain[at].1)
     }
 
     /// A Kubernetes or VPC CNI chain by name.
@@ -359,24 +378,35 @@ impl KubeView {
     }
 
     fn service_entry(&mut self, key: &str) -> Option<&mut Service> {
-        let (namespace, name, port_name) = split_service_key(key)?;
-        Some(
-            self.services
-                .entry(key.to_owned())
-                .or_insert_with(|| Service {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                    port_name: port_name.map(str::to_owned),
-                    cluster_ip: None,
-                    protocol: None,
-                    port: None,
-                    svc_chain: None,
-                    external_ips: Vec::new(),
-                    endpoints: Vec::new(),
-                    no_endpoints_line: None,
-                    lines: Vec::new(),
-                }),
-        )
+        split_service_key(key)?;
+        if !self.services.contains_key(key) {
+            // One buffer for the key; the parts are slices of it.
+            let shared = SharedText::from(key);
+            let (namespace, name, port_name) = split_service_key(&shared)?;
+            let service = Service {
+                namespace: shared.sub(namespace),
+                name: shared.sub(name),
+                port_name: port_name.map(|port| shared.sub(port)),
+                cluster_ip: None,
+                protocol: None,
+                port: None,
+                svc_chain: None,
+                external_ips: Vec::new(),
+                endpoints: Vec::new(),
+                no_endpoints_line: None,
+                lines: Vec::new(),
+            };
+            self.services.insert(shared, service);
+        }
+        self.services.get_mut(key)
+    }
+
+    /// The shared key of the service `key`, or a buffer of its own when no
+    /// service has it.
+    fn service_key(&self, key: &str) -> SharedText {
+        self.services
+            .get_key_value(key)
+            .map_or_else(|| SharedText::from(key), |(shared, _)| shared.clone())
     }
 
     fn read_nat(&mut self, block: &TableBlock) {
@@ -427,7 +457,7 @@ impl KubeView {
             }
         }
         // Endpoints: walk each service chain in rule order.
-        let svc_chains: Vec<(String, ChainName)> = self
+        let svc_chains: Vec<(SharedText, ChainName)> = self
             .services
             .iter()
             .filter_map(|(key, s)| Some((key.clone(), s.svc_chain.clone()?)))
@@ -512,7 +542,7 @@ impl KubeView {
                     .destination()
                     .is_some_and(|d| !d.negated && d.value.addr.is_loopback());
                 self.node_ports.push(NodePort {
-                    service: key.to_owned(),
+                    service: self.service_key(key),
                     protocol: rule.protocol().cloned(),
                     port,
                     target_chain: rule.jump_chain_name().cloned(),
@@ -550,7 +580,7 @@ impl KubeView {
                     });
                 if let (true, Some(port)) = (node_port, port) {
                     self.node_ports.push(NodePort {
-                        service: key.to_owned(),
+                        service: self.service_key(key),
                         protocol: protocol.clone(),
                         port,
                         target_chain: None,

@@ -15,6 +15,7 @@ use node_artifacts::dmesg::{
     self, AlignError, BootTime, Caller, Facility, Format, KernelEventKind, KernelLog, Level,
     PriorityStyle, TimeStyle,
 };
+use node_artifacts::shared::FileBytes;
 use node_artifacts::time::Timestamp;
 use proptest::prelude::*;
 
@@ -89,7 +90,7 @@ fn as_expected(log: &KernelLog) -> Vec<Expected> {
                 + record.level.expect("level").code(),
             time_us: record.since_boot_us.expect("since boot"),
             caller: record.caller.map(|caller| caller.to_string()),
-            msg: record.message.clone(),
+            msg: record.message.to_string(),
         })
         .collect()
 }
@@ -147,8 +148,8 @@ fn util_linux_kmsg_input_keeps_dictionary_fields() {
     assert_eq!(
         record.fields,
         vec![
-            ("SUBSYSTEM".to_owned(), "acpi".to_owned()),
-            ("DEVICE".to_owned(), "+acpi:PNP0A08:00".to_owned()),
+            ("SUBSYSTEM".into(), "acpi".into()),
+            ("DEVICE".into(), "+acpi:PNP0A08:00".into()),
         ]
     );
     assert_eq!(record.lines.first + 2, record.lines.last);
@@ -213,7 +214,7 @@ fn util_linux_delta_output_matches_input() {
     let times = |log: &KernelLog| -> Vec<(Option<u64>, String)> {
         log.records
             .iter()
-            .map(|r| (r.since_boot_us, r.message.clone()))
+            .map(|r| (r.since_boot_us, r.message.to_string()))
             .collect()
     };
     assert_eq!(times(&delta.value), times(&input));
@@ -260,12 +261,18 @@ fn util_linux_wall_clock_times_match_ctime_and_iso() {
         let without_since_boot = line.split_once("] ").unwrap().1;
         let ctime = parse_ok(without_since_boot).value;
         assert_eq!(
-            ctime.records[0].wall_time.unwrap().unix_seconds(),
+            ctime
+                .records
+                .get(0)
+                .unwrap()
+                .wall_time
+                .unwrap()
+                .unix_seconds(),
             record.wall_time.unwrap().unix_seconds()
         );
-        let iso = parse_ok(&ctime.records[0].message).value;
-        assert_eq!(iso.records[0].wall_time, record.wall_time);
-        assert_eq!(iso.records[0].message, record.message);
+        let iso = parse_ok(&ctime.records.get(0).unwrap().message).value;
+        assert_eq!(iso.records.get(0).unwrap().wall_time, record.wall_time);
+        assert_eq!(iso.records.get(0).unwrap().message, record.message);
     }
 }
 
@@ -281,13 +288,13 @@ fn util_linux_multi_line_messages_are_one_record() {
     };
     let want = vec!["new\nline".to_owned(), "two\nnew\nlines".to_owned()];
     let messages = |log: &KernelLog| -> Vec<String> {
-        log.records.iter().map(|r| r.message.clone()).collect()
+        log.records.iter().map(|r| r.message.to_string()).collect()
     };
     let raw = parse_ok(&newlines);
     assert_eq!(raw.diagnostics, vec![]);
     assert_eq!(messages(&raw.value), want);
-    assert_eq!(raw.value.records[1].lines.first, 3);
-    assert_eq!(raw.value.records[1].lines.last, 5);
+    assert_eq!(raw.value.records.get(1).unwrap().lines.first, 3);
+    assert_eq!(raw.value.records.get(1).unwrap().lines.last, 5);
     let lines: Vec<&str> = indentation.lines().collect();
     let blocks: Vec<String> = lines.chunks(5).map(|block| block.join("\n")).collect();
     // Blocks: plain, decode, reltime-delta, notime, reltime, ctime, iso.
@@ -298,7 +305,7 @@ fn util_linux_multi_line_messages_are_one_record() {
     }
     let ctime = parse_ok(&blocks[5]).value;
     assert_eq!(
-        ctime.records[1].wall_time,
+        ctime.records.get(1).unwrap().wall_time,
         Some(Timestamp(1_234_567_892_000_000))
     );
 }
@@ -372,10 +379,10 @@ fn alignment_outvotes_wrong_pairs_and_refuses_disagreement() {
 fn boot_time_is_unknown_until_given() {
     let log = parse_ok("[    5.000000] hello\n").value;
     assert!(matches!(log.boot_time, BootTime::Unknown { .. }));
-    assert_eq!(log.records[0].wall_time, None);
+    assert_eq!(log.records.get(0).unwrap().wall_time, None);
     let log = log.with_boot_time(UTIL_LINUX_BOOT);
     assert_eq!(
-        log.records[0].wall_time,
+        log.records.get(0).unwrap().wall_time,
         Some(Timestamp(1_234_567_895_123_456))
     );
 }
@@ -533,17 +540,14 @@ fn systemd_fuzz_kmsg_samples_parse() {
         };
         let parsed = dmesg::parse_bytes(&bytes).unwrap();
         assert_eq!(parsed.diagnostics, vec![], "{name}");
-        let record = &parsed.value.records[0];
+        let record = &parsed.value.records.get(0).unwrap();
         assert_eq!(parsed.value.records.len(), 1);
         assert_eq!(record.message, "hey");
         assert_eq!(record.facility, Some(Facility::User));
         assert_eq!(record.level, Some(Level::Warn));
         assert_eq!(record.seq, Some(460));
         assert_eq!(record.since_boot_us, Some(1_322_026_586));
-        assert_eq!(
-            record.fields,
-            vec![("DEVICE".to_owned(), device.to_owned())]
-        );
+        assert_eq!(record.fields, vec![("DEVICE".into(), device.into())]);
     }
 }
 
@@ -559,8 +563,8 @@ fn binary_input_is_an_error() {
 #[test]
 fn callers_are_read() {
     let log = parse_ok("[    1.000000] [    T42] a\n[    2.000000] [     C3] b\n").value;
-    assert_eq!(log.records[0].caller, Some(Caller::Thread(42)));
-    assert_eq!(log.records[1].caller, Some(Caller::Cpu(3)));
+    assert_eq!(log.records.get(0).unwrap().caller, Some(Caller::Thread(42)));
+    assert_eq!(log.records.get(1).unwrap().caller, Some(Caller::Cpu(3)));
     assert!(matches!(log.format, Format::Text { caller: true, .. }));
 }
 
@@ -656,6 +660,67 @@ fn fixtures() {
     });
 }
 
+/// `parse_file` over a file's shared bytes gives the model `parse` gives
+/// over its text, for every fixture and corpus sample, and its one-line
+/// messages are slices of that very file, not copies.
+#[test]
+fn parse_file_equals_parse_and_slices_the_file() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/dmesg");
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for dir in [fixtures.clone(), fixtures.join("bundle"), corpus_dir()] {
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => paths.extend(entries.map(|entry| entry.unwrap().path())),
+            Err(err) => eprintln!("skipping: {} not readable: {err}", dir.display()),
+        }
+    }
+    paths.retain(|path| path.is_file());
+    paths.sort();
+    assert!(paths.len() >= 10, "fixtures found: {paths:?}");
+    let mut sliced = 0usize;
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        let file = FileBytes::new(bytes.clone());
+        let from_file = dmesg::parse_file(&file);
+        let from_bytes = dmesg::parse_bytes(&bytes);
+        assert_eq!(from_file, from_bytes, "{}", path.display());
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            assert_eq!(from_file, dmesg::parse(text), "{}", path.display());
+        }
+        let (Ok(parsed), Some(text)) = (from_file, file.as_str()) else {
+            continue;
+        };
+        let range = text.as_bytes().as_ptr_range();
+        for record in &parsed.value.records {
+            // A one-line message that is not unescaped lies in the file.
+            if record.lines.first == record.lines.last
+                && text.contains(record.message.as_str())
+                && !record.message.is_empty()
+            {
+                assert!(
+                    range.contains(&record.message.as_ptr()),
+                    "{}: {:?} is a copy",
+                    path.display(),
+                    record.message
+                );
+                sliced += 1;
+            }
+        }
+        // Records packed again from owned ones compare equal.
+        let repacked: dmesg::Records = parsed.value.records.iter().collect();
+        assert_eq!(repacked, parsed.value.records, "{}", path.display());
+        // Serialising the packed records gives what owned records would.
+        let json = serde_json::to_value(&parsed.value).unwrap();
+        let records: Vec<serde_json::Value> = parsed
+            .value
+            .records
+            .iter()
+            .map(|record| serde_json::to_value(&record).unwrap())
+            .collect();
+        assert_eq!(json["records"], serde_json::Value::Array(records));
+    }
+    assert!(sliced > 100, "only {sliced} sliced messages");
+}
+
 /// The bundle's `dmesg.current` and `dmesg.human.current` of one boot align,
 /// and every since-boot record gets a wall-clock time.
 #[test]
@@ -701,6 +766,11 @@ proptest! {
     #[test]
     fn parse_never_panics(input in "\\PC*") {
         let _ = dmesg::parse(&input);
+    }
+
+    #[test]
+    fn parse_file_equals_parse_bytes(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+        prop_assert_eq!(dmesg::parse_file(&FileBytes::new(input.clone())), dmesg::parse_bytes(&input));
     }
 
     #[test]
@@ -753,7 +823,7 @@ proptest! {
         for (record, (us, lines, caller)) in parsed.value.records.iter().zip(&records) {
             prop_assert_eq!(record.since_boot_us, Some(*us));
             prop_assert_eq!(record.caller, caller.map(Caller::Thread));
-            prop_assert_eq!(&record.message, &lines.join("\n"));
+            prop_assert_eq!(record.message.as_str(), lines.join("\n"));
         }
         let rendered = parsed.value.render_plain();
         prop_assert_eq!(&rendered, &text);

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use node_artifacts::diag::Diagnostic;
+use node_artifacts::shared::FileBytes;
 use node_artifacts::{
     ethtool, iproute, iptables_list, ipvs, kubelet_config, procstat, ps, resolv, storage, sysctl,
     vpc_cni,
@@ -498,6 +499,72 @@ fn iptables_list_fixtures() {
             insta::assert_snapshot!(render_iptables_list(path));
         }
     );
+}
+
+/// `parse_file` over a file's shared bytes gives the listing `parse` gives
+/// over its text, for every fixture (and a generated listing), and its rule
+/// texts and chain names are slices of that very file, not copies.
+#[test]
+fn iptables_list_parse_file_equals_parse_and_slices_the_file() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/iptables_list"
+    ));
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for sub in std::fs::read_dir(dir).unwrap() {
+        let sub = sub.unwrap().path();
+        for file in std::fs::read_dir(&sub).unwrap() {
+            let file = file.unwrap().path();
+            inputs.push((file.display().to_string(), std::fs::read(&file).unwrap()));
+        }
+    }
+    inputs.sort();
+    inputs.push((
+        "generated".to_owned(),
+        fixture_gen::extra::iptables_nat_listing(50).into_bytes(),
+    ));
+    assert!(inputs.len() >= 5, "{} inputs", inputs.len());
+    let mut sliced = 0usize;
+    for (name, bytes) in &inputs {
+        let file = FileBytes::new(bytes.clone());
+        let from_file = iptables_list::parse_file(&file);
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(from_file, iptables_list::parse(&text), "{name}");
+        let Ok(parsed) = from_file else { continue };
+        let range = file.as_bytes().as_ptr_range();
+        let inside = |text: &str| text.is_empty() || range.contains(&text.as_ptr());
+        for chain in &parsed.value.chains {
+            assert!(inside(&chain.name), "{name}: chain {} copied", chain.name);
+            for (index, rule) in chain.rules.iter().enumerate() {
+                for part in [
+                    &rule.target,
+                    &rule.prot,
+                    &rule.source,
+                    &rule.destination,
+                    &rule.options,
+                ] {
+                    assert!(inside(part), "{name}: {part:?} copied");
+                }
+                // A rule reads back from its own row of the listing.
+                let raw = chain.rules.raw(index).unwrap();
+                assert!(raw.contains(rule.destination.as_str()), "{name}: {raw}");
+                assert_eq!(chain.rules.get(index), Some(rule));
+                sliced += 1;
+            }
+            assert_eq!(chain.rules.get(chain.rules.len()), None);
+        }
+        // Serialising the packed rules gives what owned rules would.
+        let json = serde_json::to_value(&parsed.value).unwrap();
+        for (at, chain) in parsed.value.chains.iter().enumerate() {
+            let rules: Vec<serde_json::Value> = chain
+                .rules
+                .iter()
+                .map(|rule| serde_json::to_value(&rule).unwrap())
+                .collect();
+            assert_eq!(json["chains"][at]["rules"], serde_json::Value::Array(rules));
+        }
+    }
+    assert!(sliced > 100, "only {sliced} rules");
 }
 
 /// The moby docs in the corpus hold `iptables -nvL --line-numbers` style
@@ -1083,6 +1150,12 @@ proptest! {
     #[test]
     fn no_panic_on_artifact_like_text(text in artifact_like()) {
         parse_all(&text);
+    }
+
+    #[test]
+    fn iptables_list_parse_file_equals_parse(text in artifact_like()) {
+        let from_file = iptables_list::parse_file(&FileBytes::from(text.as_str()));
+        prop_assert_eq!(from_file, iptables_list::parse(&text));
     }
 
     #[test]

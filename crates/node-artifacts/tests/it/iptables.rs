@@ -586,8 +586,8 @@ fn kube_view_lookups() {
     );
     assert_eq!(
         view.chain("KUBE-SVC-IUDQUGJF2BYNFCTS")
-            .and_then(|c| c.service.clone()),
-        Some("shop/web:http".to_owned())
+            .and_then(|c| c.service.as_deref()),
+        Some("shop/web:http")
     );
     assert_eq!(
         view.node_ports()

@@ -69,8 +69,12 @@ pub(super) fn event_quoting(
     let Some(quoted) = records.get(quote) else {
         return evidence::kernel_event(kernel, event);
     };
-    let first = records.get(event.records.first).unwrap_or(quoted);
-    let last = records.get(event.records.last).unwrap_or(quoted);
+    let first = records
+        .get(event.records.first)
+        .unwrap_or_else(|| quoted.clone());
+    let last = records
+        .get(event.records.last)
+        .unwrap_or_else(|| quoted.clone());
     Evidence::span(
         &kernel.log.path,
         first.lines.first,
@@ -288,10 +292,13 @@ pub(super) fn memcg_usage_limit(
     first: usize,
     last: usize,
 ) -> Option<(u64, u64)> {
-    let records = kernel.log.value.records.get(first..=last)?;
-    records
-        .iter()
-        .flat_map(|r| r.message.split('\n'))
+    let records = &kernel.log.value.records;
+    if first > last || last >= records.len() {
+        return None;
+    }
+    (first..=last)
+        .filter_map(|index| records.message(index))
+        .flat_map(|message| message.split('\n'))
         .find_map(|line| {
             let rest = line.trim_start().strip_prefix("memory: usage ")?;
             let (usage, rest) = rest.split_once("kB, limit ")?;
