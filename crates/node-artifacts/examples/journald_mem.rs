@@ -54,7 +54,7 @@ fn main() {
         Ok(parsed) => format!(
             "{kind}: {} bytes, {} entries, {} diagnostics, parsed in {:.3}s wall ({:.0} MB/s), {} on CPU",
             input.len(),
-            parsed.value.entries.len(),
+            parsed.value.len(),
             parsed.diagnostics.len(),
             elapsed.as_secs_f64(),
             input.len() as f64 / 1e6 / elapsed.as_secs_f64(),

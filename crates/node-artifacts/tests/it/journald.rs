@@ -73,7 +73,7 @@ fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
         body.iter().filter(|&&b| b == b'\n').count() + 1
     };
     let mut covered = vec![false; n_lines + 1];
-    for entry in &journal.entries {
+    for entry in journal.entries() {
         covered[entry.lines.first..=entry.lines.last].fill(true);
     }
     for marker in &journal.markers {
@@ -116,9 +116,9 @@ fn render(parsed: &Parsed<Journal>) -> String {
         };
         writeln!(out, "marker L{}: {text}", marker.line).unwrap();
     }
-    writeln!(out, "entries: {}", journal.entries.len()).unwrap();
-    for entry in &journal.entries {
-        render_entry(entry, &mut out);
+    writeln!(out, "entries: {}", journal.len()).unwrap();
+    for entry in journal.entries() {
+        render_entry(&entry, &mut out);
     }
     for unparsed in &journal.unparsed {
         writeln!(
@@ -290,8 +290,8 @@ fn text_formats_agree_on_the_kubelet_journal() {
         let name = format!("kubelet.{format}.log");
         let other = parse_fixture(Path::new(&name), &fixture(&name)).value;
         assert_eq!(other.format.to_string(), format);
-        assert_eq!(other.entries.len(), short.entries.len(), "{format}");
-        for (a, b) in short.entries.iter().zip(&other.entries) {
+        assert_eq!(other.len(), short.len(), "{format}");
+        for (a, b) in short.entries().zip(other.entries()) {
             assert_eq!(a.message, b.message, "{format}");
             assert_eq!(
                 a.inner.as_ref().map(Inner::msg),
@@ -313,9 +313,9 @@ fn text_formats_agree_on_the_kubelet_journal() {
 #[test]
 fn kubelet_messages_are_understood() {
     let journal = parse_default(&fixture("kubelet.short.log")).value;
-    let errors: Vec<&str> = journal
+    let errors: Vec<String> = journal
         .entries_at_least(Severity::Error)
-        .filter_map(|e| e.inner.as_ref()?.msg())
+        .filter_map(|e| Some(e.inner.as_ref()?.msg()?.to_owned()))
         .collect();
     assert_eq!(
         errors,
@@ -331,10 +331,9 @@ fn kubelet_messages_are_understood() {
         ]
     );
     let pleg = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg == "PLEG is not healthy" => Some(k),
+            Some(Inner::Klog(k)) if k.msg == "PLEG is not healthy" => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -345,10 +344,9 @@ fn kubelet_messages_are_understood() {
     );
     assert_eq!(pleg.at.unwrap().to_string(), "2025-01-15T10:03:10.212233Z");
     let evicted = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg.contains("ranked") => Some(k),
+            Some(Inner::Klog(k)) if k.msg.contains("ranked") => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -357,10 +355,9 @@ fn kubelet_messages_are_understood() {
         r#"["default/web-7d4b9c8f6-x2x9q","kube-system/coredns-5d8f8d6b9-abcde"]"#
     );
     let sync = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg.starts_with("Error syncing") => Some(k),
+            Some(Inner::Klog(k)) if k.msg.starts_with("Error syncing") => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -374,8 +371,7 @@ fn kubelet_messages_are_understood() {
 fn containerd_logfmt_levels() {
     let journal = parse_default(&fixture("containerd.short.log")).value;
     let levels: Vec<Option<Level>> = journal
-        .entries
-        .iter()
+        .entries()
         .map(|e| match &e.inner {
             Some(Inner::Logfmt(l)) => l.level.clone(),
             _ => None,
@@ -404,10 +400,10 @@ fn ipamd_json_log() {
     let parsed = journald::parse_json_log(&fixture("ipamd.log"));
     let journal = &parsed.value;
     assert_eq!(journal.format, JournalFormat::JsonLog);
-    assert_eq!(journal.entries.len(), 7);
+    assert_eq!(journal.len(), 7);
     assert_eq!(journal.unparsed.len(), 3);
     assert_eq!(journal.entries_at_least(Severity::Error).count(), 2);
-    let Some(Inner::Json(epoch)) = &journal.entries[6].inner else {
+    let Some(Inner::Json(epoch)) = &journal.entry(6).unwrap().inner else {
         panic!("json inner")
     };
     assert_eq!(opt_time(epoch.ts), "2025-01-15T10:00:06.500000Z");
@@ -421,8 +417,7 @@ fn year_inference() {
     let years = |parsed: &Parsed<Journal>| -> Vec<String> {
         parsed
             .value
-            .entries
-            .iter()
+            .entries()
             .map(|e| opt_time(e.time.map(|t| t.at)))
             .collect()
     };
@@ -447,8 +442,7 @@ fn year_inference() {
             assert!(
                 parsed
                     .value
-                    .entries
-                    .iter()
+                    .entries()
                     .all(|e| e.time.unwrap().year_inferred)
             );
             assert!(parsed.diagnostics.is_empty());
@@ -475,14 +469,13 @@ fn year_inference() {
     assert!(
         without
             .value
-            .entries
-            .iter()
+            .entries()
             .all(|e| e.time.is_none() && e.syslog_stamp.is_some())
     );
     assert_eq!(without.diagnostics.len(), 1);
     // klog stamps resolve across the year boundary too: E1231 inside a
     // Jan 1 journal line is Dec 31 of the year before.
-    let Some(Inner::Klog(klog)) = &with_marker.value.entries[2].inner else {
+    let Some(Inner::Klog(klog)) = &with_marker.value.entry(2).unwrap().inner else {
         panic!("klog")
     };
     assert_eq!(opt_time(klog.at), "2025-12-31T23:59:59.999999Z");
@@ -505,8 +498,7 @@ fn klog_stamps_without_a_wall_time() {
         let resolved: Vec<String> = journald::parse(&input, &collected)
             .unwrap()
             .value
-            .entries
-            .iter()
+            .entries()
             .filter_map(|e| match &e.inner {
                 Some(Inner::Klog(klog)) => Some(opt_time(klog.at)),
                 _ => None,
@@ -524,7 +516,7 @@ fn klog_stamps_without_a_wall_time() {
         )
         .unwrap();
         assert!(unresolved.diagnostics.is_empty());
-        assert!(unresolved.value.entries.iter().all(|e| match &e.inner {
+        assert!(unresolved.value.entries().all(|e| match &e.inner {
             Some(Inner::Klog(klog)) => klog.at.is_none(),
             _ => true,
         }));
@@ -538,7 +530,7 @@ fn detection_and_errors() {
         Err(journald::Error::NotJournal { .. })
     ));
     let empty = parse_default(b"");
-    assert!(empty.value.entries.is_empty() && empty.diagnostics.is_empty());
+    assert!(empty.value.is_empty() && empty.diagnostics.is_empty());
     let no_entries = parse_default(b"-- No entries --\n");
     assert_eq!(no_entries.value.markers[0].kind, MarkerKind::NoEntries);
     // A forced format never fails.
@@ -550,7 +542,7 @@ fn detection_and_errors() {
         },
     )
     .unwrap();
-    assert_eq!(forced.value.entries.len(), 2);
+    assert_eq!(forced.value.len(), 2);
     let forced = journald::parse(
         b"hello\n",
         &ParseOptions {
@@ -566,29 +558,28 @@ fn detection_and_errors() {
 fn multi_boot_export() {
     let journal = parse_default(&fixture("multi-boot.export")).value;
     assert_eq!(journal.format, JournalFormat::Export);
-    let boots: Vec<&str> = journal
-        .entries
-        .iter()
-        .filter_map(|e| e.boot_id.as_deref())
+    let boots: Vec<String> = journal
+        .views()
+        .filter_map(|e| Some(e.boot_id()?.to_owned()))
         .collect();
     assert_eq!(boots.iter().filter(|b| b.starts_with("4c3a")).count(), 4);
     assert_eq!(boots.iter().filter(|b| b.starts_with("9f2c")).count(), 3);
     assert!(
-        matches!(journal.entries[1].field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
+        matches!(journal.entry(1).unwrap().field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
     );
     assert_eq!(
-        journal.entries[2].field("TAG"),
+        journal.entry(2).unwrap().field("TAG"),
         Some(&Field::Array(vec![
             Field::Text("first".into()),
             Field::Text("second".into())
         ]))
     );
     assert_eq!(
-        journal.entries[4].field("EXIT_STATUS"),
+        journal.entry(4).unwrap().field("EXIT_STATUS"),
         Some(&Field::Text("line one\nline two".into()))
     );
     assert!(matches!(
-        journal.entries[6].message,
+        journal.entry(6).unwrap().message,
         Some(Message::Binary(_))
     ));
 }
@@ -691,13 +682,13 @@ fn corpus_json_samples() {
             serde_json::Value::Array(items) => items,
             object => vec![object],
         };
-        assert_eq!(parsed.value.entries.len(), objects.len(), "{name}");
-        for (entry, object) in parsed.value.entries.iter().zip(&objects) {
+        assert_eq!(parsed.value.len(), objects.len(), "{name}");
+        for (entry, object) in parsed.value.entries().zip(&objects) {
             let object = object.as_object().unwrap();
-            assert_eq!(field_count(entry), object.len(), "{name}");
+            assert_eq!(field_count(&entry), object.len(), "{name}");
             for (key, value) in object {
                 assert_eq!(
-                    value_of(entry, key),
+                    value_of(&entry, key),
                     Some(expected_field(value)),
                     "{name} {key}"
                 );
@@ -709,7 +700,7 @@ fn corpus_json_samples() {
     {
         let journal = parse_default(&input).value;
         assert_eq!(journal.format, JournalFormat::JsonArray);
-        let coredump = &journal.entries[0];
+        let coredump = &journal.entry(0).unwrap();
         assert!(
             matches!(coredump.field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 368)
         );
@@ -725,7 +716,7 @@ fn corpus_json_samples() {
         );
         // A `\r` inside makes journalctl write the message as bytes.
         assert_eq!(
-            journal.entries[1].message,
+            journal.entry(1).unwrap().message,
             Some(Message::Binary(
                 b"Unable to parse indicator of AT+BIA command: AT+BIA=1,1,0,0,0\rAT+BCS=2".to_vec()
             ))
@@ -745,13 +736,13 @@ fn corpus_export_sample() {
         .split("\n\n")
         .filter(|b| !b.trim().is_empty())
         .collect();
-    assert_eq!(parsed.value.entries.len(), blocks.len());
-    for (entry, block) in parsed.value.entries.iter().zip(blocks) {
+    assert_eq!(parsed.value.len(), blocks.len());
+    for (entry, block) in parsed.value.entries().zip(blocks) {
         let pairs: Vec<(&str, &str)> = block.lines().map(|l| l.split_once('=').unwrap()).collect();
-        assert_eq!(field_count(entry), pairs.len());
+        assert_eq!(field_count(&entry), pairs.len());
         for (key, value) in pairs {
             assert_eq!(
-                value_of(entry, key),
+                value_of(&entry, key),
                 Some(Field::Text(value.into())),
                 "{key}"
             );
@@ -765,10 +756,8 @@ fn corpus_export_sample() {
 /// Entries without their line spans (rendering moves lines).
 fn without_lines(journal: &Journal) -> Vec<Entry> {
     journal
-        .entries
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
+        .entries()
+        .map(|mut e| {
             e.lines = journald::LineSpan { first: 0, last: 0 };
             e
         })
@@ -905,12 +894,7 @@ proptest! {
 
     #[test]
     fn export_render_parse_round_trip(entries in prop::collection::vec(entry_strategy(), 1..5)) {
-        let journal = Journal {
-            format: JournalFormat::Export,
-            entries,
-            markers: Vec::new(),
-            unparsed: Vec::new(),
-        };
+        let journal = Journal::new(JournalFormat::Export, entries, Vec::new(), Vec::new());
         let rendered = journal.render_export();
         let parsed = journald::parse(
             &rendered,
