@@ -848,6 +848,105 @@ impl fmt::Debug for EntryView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journald::{JournalFormat, ParseOptions, detect, text};
+
+    /// The text-format fixtures with their formats.
+    fn text_fixtures() -> Vec<(String, FileBytes, JournalFormat)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/journald");
+        let mut fixtures = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("fixture");
+            let name = path.display().to_string();
+            let format = if name.ends_with(".cat.log") {
+                JournalFormat::Cat
+            } else {
+                match detect(&bytes) {
+                    Ok(format) => format,
+                    Err(_) => continue,
+                }
+            };
+            if matches!(
+                format,
+                JournalFormat::Export
+                    | JournalFormat::Json
+                    | JournalFormat::JsonPretty
+                    | JournalFormat::JsonArray
+                    | JournalFormat::JsonLog
+            ) {
+                continue;
+            }
+            fixtures.push((name, FileBytes::new(bytes), format));
+        }
+        assert!(fixtures.len() >= 8, "{} text fixtures", fixtures.len());
+        fixtures
+    }
+
+    #[test]
+    fn text_rows_slice_the_file() {
+        for (name, file, format) in text_fixtures() {
+            let journal = text::parse(&file, format, &ParseOptions::default()).value;
+            let store = &journal.store;
+            // Only binary messages go whole, and only multi-line (and
+            // non-UTF-8 files') messages are copied.
+            assert!(
+                store
+                    .side
+                    .iter()
+                    .all(|entry| matches!(entry.message, Some(Message::Binary(_)))),
+                "{name}"
+            );
+            let owned = store
+                .rows
+                .iter()
+                .filter(|row| row.flags & OWNED != 0)
+                .count();
+            assert_eq!(owned, store.texts.len(), "{name}");
+            assert!(owned < store.rows.len().max(1), "{name}: {owned} owned");
+            assert!(
+                store.heads.len() <= 8,
+                "{name}: {} heads",
+                store.heads.len()
+            );
+        }
+    }
+
+    #[test]
+    fn messages_past_the_offset_limit_are_copied() {
+        let reference = ParseOptions {
+            reference_time: Some(Timestamp(1_736_935_200_000_000)),
+            format: None,
+        };
+        for (name, file, format) in text_fixtures() {
+            for options in [ParseOptions::default(), reference] {
+                let normal = text::parse(&file, format, &options);
+                for limit in [0, file.len() / 2] {
+                    let limited = text::parse_with_limit(&file, format, &options, limit);
+                    assert_eq!(limited.value, normal.value, "{name} limit {limit}");
+                    assert_eq!(limited.diagnostics, normal.diagnostics, "{name}");
+                    let store = &limited.value.store;
+                    if limit == 0 {
+                        assert!(
+                            store.rows.iter().all(|row| row.flags & (OWNED | SIDE) != 0),
+                            "{name}: every message copied"
+                        );
+                    }
+                    for (index, row) in store.rows.iter().enumerate() {
+                        let view = limited.value.view(index).expect("view");
+                        let end = row.message as usize + row.message_len as usize;
+                        if row.flags & (OWNED | SIDE) == 0 {
+                            assert!(end <= limit, "{name}: row {index} ends at {end}");
+                        }
+                        assert_eq!(
+                            view.text(),
+                            normal.value.view(index).expect("view").text(),
+                            "{name}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn rows_are_compact() {
