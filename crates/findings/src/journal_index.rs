@@ -81,29 +81,49 @@ pub(crate) struct JournalIndex {
 
 /// The materialised entries of one journal: the journal keeps its entries
 /// in a compact store and builds an [`Entry`] on request, so the index
-/// keeps the ones the rules visit, which lets the rules borrow them.
+/// builds the candidates of every set once, with the postings and on all
+/// cores, and keeps them for the run, which lets the rules borrow them.
 #[derive(Debug, Default)]
 struct Materialised {
-    /// The positions that are anyone's candidates (ascending), each with a
-    /// slot in `candidates`.
+    /// The positions that are anyone's candidates (ascending), each with
+    /// its entry in `candidates`.
     positions: Vec<u32>,
-    candidates: Box<[OnceLock<Entry>]>,
+    candidates: Vec<Entry>,
     /// A slot per entry of the journal, for the visits of every entry (an
-    /// unindexed journal or an unknown set); allocated on first need.
-    every: OnceLock<Box<[OnceLock<Entry>]>>,
+    /// unindexed journal or an unknown set); allocated on first need and
+    /// filled as visited. Boxed, so that a slot not visited costs 16 bytes.
+    every: OnceLock<Box<[OnceLock<Box<Entry>>]>>,
 }
 
 impl Materialised {
-    /// The materialised entries of a journal whose candidates are
-    /// `postings` (per set, ascending).
-    fn new(postings: &[Vec<u32>]) -> Self {
+    /// The candidates of `journal` (whose postings per set, ascending, are
+    /// `postings`), materialised on up to `threads` threads.
+    fn new(journal: &Journal, postings: &[Vec<u32>], threads: usize) -> Self {
         let mut positions: Vec<u32> = postings.iter().flatten().copied().collect();
         positions.sort_unstable();
         positions.dedup();
         positions.shrink_to_fit();
-        let candidates = std::iter::repeat_with(OnceLock::new)
-            .take(positions.len())
-            .collect();
+        let materialise = |part: &[u32]| -> Vec<Entry> {
+            part.iter()
+                .filter_map(|&at| journal.entry(at as usize))
+                .collect()
+        };
+        let chunk = positions.len().div_ceil(threads.max(1)).max(1);
+        let candidates = if threads < 2 || positions.len() < PARALLEL_MIN_ENTRIES / 10 {
+            materialise(&positions)
+        } else {
+            let parts: Option<Vec<Vec<Entry>>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = positions
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || materialise(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().ok())
+                    .collect()
+            });
+            parts.map_or_else(|| materialise(&positions), |parts| parts.concat())
+        };
         Self {
             positions,
             candidates,
@@ -111,27 +131,29 @@ impl Materialised {
         }
     }
 
-    /// Entry `at` of `journal`, materialised now if no rule did before.
+    /// Entry `at` of `journal`, materialised.
     fn entry<'a>(&'a self, journal: &Journal, at: usize) -> Option<&'a Entry> {
-        let slot = match u32::try_from(at)
+        if let Some(slot) = u32::try_from(at)
             .ok()
             .and_then(|at| self.positions.binary_search(&at).ok())
+            // Equal lengths: every position is an entry of the journal.
+            .filter(|_| self.candidates.len() == self.positions.len())
         {
-            Some(slot) => self.candidates.get(slot)?,
-            None => self
-                .every
-                .get_or_init(|| {
-                    std::iter::repeat_with(OnceLock::new)
-                        .take(journal.len())
-                        .collect()
-                })
-                .get(at)?,
-        };
-        if let Some(entry) = slot.get() {
-            return Some(entry);
+            return self.candidates.get(slot);
         }
-        let entry = journal.entry(at)?;
-        Some(slot.get_or_init(|| entry))
+        let slot = self
+            .every
+            .get_or_init(|| {
+                std::iter::repeat_with(OnceLock::new)
+                    .take(journal.len())
+                    .collect()
+            })
+            .get(at)?;
+        if let Some(entry) = slot.get() {
+            return Some(entry.as_ref());
+        }
+        let entry = Box::new(journal.entry(at)?);
+        Some(slot.get_or_init(|| entry).as_ref())
     }
 }
 
@@ -369,9 +391,11 @@ impl JournalIndex {
                 }
             })
             .collect::<Vec<_>>();
-        let materialised: Box<[Materialised]> = postings
+        let materialised: Box<[Materialised]> = snapshot
+            .journals
             .iter()
-            .map(|postings| Materialised::new(postings))
+            .zip(&postings)
+            .map(|(journal, postings)| Materialised::new(&journal.value, postings, threads))
             .collect();
         JournalIndex {
             postings,

@@ -32,6 +32,7 @@
 //! Invariant: a row's severity byte equals [`Entry::severity`] of its
 //! materialised entry, so filtering by severity needs no message parse.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -795,8 +796,12 @@ impl<'a> EntryView<'a> {
         if let Some(entry) = self.side() {
             return entry.inner.clone();
         }
-        let text = self.shared_text()?;
-        let mut inner = parse_inner_with(&text, &mut Interner::transient())?;
+        self.inner_of(&self.shared_text()?)
+    }
+
+    /// The inner message of this (compact) row, whose message is `text`.
+    fn inner_of(&self, text: &SharedText) -> Option<Inner> {
+        let mut inner = parse_inner_on_demand(text)?;
         if let Inner::Klog(klog) = &mut inner {
             klog.at = if self.row.flags & TIME != 0 {
                 klog_at(Timestamp(self.row.at), klog)
@@ -809,14 +814,16 @@ impl<'a> EntryView<'a> {
         Some(inner)
     }
 
-    /// The whole entry, materialised.
+    /// The whole entry, materialised: its message is a slice of the
+    /// journal file, its inner message parsed now.
     #[must_use]
     pub fn to_entry(&self) -> Entry {
         if let Some(entry) = self.side() {
             return entry.clone();
         }
         let head = self.head().cloned().unwrap_or_default();
-        let inner = self.inner();
+        let text = self.shared_text();
+        let inner = text.as_ref().and_then(|text| self.inner_of(text));
         Entry {
             time: self.time(),
             syslog_stamp: self.syslog_stamp(),
@@ -827,12 +834,28 @@ impl<'a> EntryView<'a> {
             unit: head.unit,
             pid: self.pid(),
             priority: None,
-            message: self.shared_text().map(Message::Text),
+            message: text.map(Message::Text),
             fields: Vec::new(),
             inner,
             lines: self.lines(),
         }
     }
+}
+
+thread_local! {
+    /// The words (klog and logfmt keys, klog file names) of the messages
+    /// this thread parsed on demand, shared from one entry to the next as a
+    /// parse shares them; bounded by [`Interner::word`]'s table size.
+    static ON_DEMAND: RefCell<Interner> = RefCell::new(Interner::default());
+}
+
+/// [`parse_inner_with`] for one message, with this thread's word table.
+fn parse_inner_on_demand(text: &SharedText) -> Option<Inner> {
+    ON_DEMAND.with(|interner| match interner.try_borrow_mut() {
+        Ok(mut interner) => parse_inner_with(text, &mut interner),
+        // Not reentrant in practice; a fresh table is always correct.
+        Err(_) => parse_inner_with(text, &mut Interner::transient()),
+    })
 }
 
 impl fmt::Debug for EntryView<'_> {
