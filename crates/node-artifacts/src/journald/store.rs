@@ -631,7 +631,7 @@ impl<'a> EntryView<'a> {
         if let Some(entry) = self.side() {
             return entry.time;
         }
-        (self.row.flags & TIME != 0).then(|| WallTime {
+        (self.row.flags & TIME != 0).then_some(WallTime {
             at: Timestamp(self.row.at),
             precision: match (self.row.flags & PRECISION_MASK) >> PRECISION_SHIFT {
                 0 => Precision::Second,

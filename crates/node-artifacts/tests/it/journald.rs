@@ -1137,6 +1137,15 @@ fn serialised_journals_keep_their_shape() {
     );
 }
 
+/// Boot id (its start), host, identifier, pid and severity of an entry.
+type Head<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<u32>,
+    Option<Severity>,
+);
+
 #[test]
 fn text_entries_share_heads_across_boots_and_identifiers() {
     let input = "-- Boot 0123456789abcdef0123456789abcdef --\n\
@@ -1147,13 +1156,7 @@ fn text_entries_share_heads_across_boots_and_identifiers() {
                  Jan 15 10:00:03 host-b kubelet: E0115 10:00:03.000000    1 a.go:1] \"four\" err=\"x\"\n\
                  Jan 15 10:00:04 host-b systemd[1]: Started kubelet.\n";
     let journal = parse_default(input.as_bytes()).value;
-    let got: Vec<(
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<u32>,
-        Option<Severity>,
-    )> = journal
+    let got: Vec<Head<'_>> = journal
         .views()
         .map(|v| {
             (
