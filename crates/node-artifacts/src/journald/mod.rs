@@ -22,6 +22,24 @@
 //! (kubelet), logfmt (containerd) and a JSON object (zap loggers), and keeps
 //! the result in [`Entry::inner`].
 //!
+//! # Storage: compact rows, entries on demand
+//!
+//! A key design decision: a [`Journal`] does not hold `Vec<Entry>`. In the
+//! text formats each entry is a fixed-size row of 48 bytes (times, the
+//! message as an offset and length in the journal file, line numbers, pid,
+//! an index into a table of the distinct boot id / host / identifier / unit
+//! combinations, and the entry's severity, computed at parse time from the
+//! klog letter or the logfmt/JSON level); klog key/value pairs are not
+//! parsed at all until asked for. [`Journal::entry`] and
+//! [`Journal::entries`] build ("materialise") an [`Entry`], with
+//! [`Entry::inner`] parsed then; [`EntryView`] ([`Journal::view`],
+//! [`Journal::views`]) reads a row without building anything, for scans
+//! over every entry that keep few. On the 500,000-line kubelet journal of
+//! the large test bundle this is 24 MB beside the 92 MB file, against
+//! 217 MB for the materialised entries. The export and JSON formats, small
+//! in practice, keep whole entries. `Serialize`, `PartialEq` and `Debug`
+//! see the materialised sequence, so the model reads as before.
+//!
 //! # Samples
 //!
 //! ```text
