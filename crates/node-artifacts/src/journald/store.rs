@@ -1,4 +1,4 @@
-//! The compact store behind [`Journal`]'s entries, and the borrowed
+//! The compact store behind [`Journal`](super::Journal)'s entries, and the borrowed
 //! [`EntryView`] that reads it without materialising an [`Entry`].
 //!
 //! A kubelet journal of half a million lines used to become half a million
@@ -24,11 +24,12 @@
 //! └──────────────────────────────────────────────┘
 //! ```
 //!
-//! Invariant: materialising row `i` ([`Store::entry`]) gives exactly the
-//! [`Entry`] the parser produced before the store existed, including
+//! Invariant: materialising row `i` ([`EntryView::to_entry`]) gives exactly
+//! the [`Entry`] the parser produced before the store existed, including
 //! [`Entry::inner`] (parsed on demand from the message, with the klog
-//! stamp's year resolved as [`resolve_inner_times`](super) did); the tests
-//! compare both over every fixture and corpus journal.
+//! stamp's year resolved from the row's time as the parser resolved it);
+//! the tests compare views, entries and a reference materialisation over
+//! every fixture and corpus journal.
 //! Invariant: a row's severity byte equals [`Entry::severity`] of its
 //! materialised entry, so filtering by severity needs no message parse.
 
