@@ -17,13 +17,7 @@ fn rss() -> usize {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|kb| {
-            kb.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<usize>()
-                .ok()
-        })
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
         .map_or(0, |kb| kb * 1024)
 }
 
@@ -63,9 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         keep.push(Box::new(m));
     }
     if let Some(f) = file("networking/iptables-nat.txt") {
-        let m = measure("iptables-nat listing", &f, |f| {
-            iptables_list::parse(&text(f))
-        });
+        let m = measure("iptables-nat listing", &f, |f| iptables_list::parse(&text(f)));
         keep.push(Box::new(m));
     }
     if let Some(f) = file("kernel/dmesg.current") {
