@@ -10,6 +10,14 @@
 //! entries ([`JournalIndex::entries`]), in journal order, and still decides
 //! on the parsed fields exactly as before.
 //!
+//! The journals keep their entries in a compact store and build an
+//! [`Entry`] (its klog/logfmt message parsed) on request. The pass reads
+//! the store through [`EntryView`]s and materialises nothing; the index
+//! then materialises the union of every set's candidates once (in parallel
+//! chunks, a fifth of the large test bundle's kubelet journal) and keeps
+//! them for the run, so a rule borrows `&Entry` as before and an entry
+//! visited by several rules is parsed once.
+//!
 //! # Invariant: the index is a prefilter, never a filter
 //!
 //! For every rule, every entry the rule acts on is among its candidates.
