@@ -467,7 +467,8 @@ fn error_counts(s: &NodeSnapshot) -> BTreeMap<String, (u64, u64)> {
     };
     for j in &s.journals {
         let entry = counts.entry(j.path.clone()).or_default();
-        for e in &j.value.entries {
+        // The severity is read from the journal's store, no entry built.
+        for e in j.value.views() {
             entry.1 += 1;
             if is_error(e.severity()) {
                 entry.0 += 1;

@@ -27,8 +27,8 @@ use std::fmt;
 
 use findings::Report;
 use node_artifacts::dmesg::Level as KernelLevel;
-use node_artifacts::journald::Severity as JournalSeverity;
-use node_artifacts::snapshot::NodeSnapshot;
+use node_artifacts::journald::{EntryView, Journal, Severity as JournalSeverity};
+use node_artifacts::snapshot::{Artifact, NodeSnapshot};
 use node_artifacts::time::Timestamp;
 use serde::Serialize;
 
@@ -172,7 +172,7 @@ pub fn timeline_with(
     window: Window,
     options: TimelineOptions,
 ) -> Timeline {
-    let mut sources: Vec<(SourceCoverage, Vec<Event>)> = Vec::new();
+    let mut sources: Vec<(SourceCoverage, Events<'_>)> = Vec::new();
     gather(snapshot, report, &mut sources);
 
     let newest = sources.iter().filter_map(|(c, _)| c.last).max();
@@ -206,10 +206,27 @@ pub fn timeline_with(
     let mut without_time = 0;
     for (mut c, evs) in sources {
         without_time += c.without_time;
-        for e in evs {
-            if e.time >= start && e.time <= end {
-                c.in_window += 1;
-                events.push(e);
+        match evs {
+            Events::Built(evs) => {
+                for e in evs {
+                    if e.time >= start && e.time <= end {
+                        c.in_window += 1;
+                        events.push(e);
+                    }
+                }
+            }
+            Events::Journal { artifact, times } => {
+                for (time, index) in times {
+                    if time >= start && time <= end {
+                        c.in_window += 1;
+                        events.extend(
+                            artifact
+                                .value
+                                .view(index)
+                                .map(|view| journal_event(artifact, view, time)),
+                        );
+                    }
+                }
             }
         }
         coverage.push(c);
@@ -373,7 +390,45 @@ fn coverage(
     }
 }
 
-fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverage, Vec<Event>)>) {
+/// A source's events: built, or, for a journal, the time and position of
+/// each timed entry, built into an event only when it falls in the window
+/// (a journal materialises an entry's message on demand, and most entries
+/// are outside the window).
+enum Events<'a> {
+    Built(Vec<Event>),
+    Journal {
+        artifact: &'a Artifact<Journal>,
+        times: Vec<(Timestamp, usize)>,
+    },
+}
+
+/// The event of journal entry `view`, dated `time`.
+fn journal_event(artifact: &Artifact<Journal>, view: EntryView<'_>, time: Timestamp) -> Event {
+    // The klog/logfmt/JSON message needs the message parsed; free text is
+    // the message itself.
+    let inner = view.inner();
+    let message = inner
+        .as_ref()
+        .and_then(|i| i.msg())
+        .or_else(|| view.text())
+        .unwrap_or("");
+    Event {
+        time,
+        source: artifact.path.clone(),
+        kind: "journal",
+        reference: format!("{}:{}", artifact.path, view.lines().first),
+        level: view.severity().map(journal_level),
+        folded: 0,
+        tag: view.unit().or(view.identifier()).map(str::to_owned),
+        message: shorten(message),
+    }
+}
+
+fn gather<'a>(
+    snapshot: &'a NodeSnapshot,
+    report: &Report,
+    out: &mut Vec<(SourceCoverage, Events<'a>)>,
+) {
     if let Some(kernel) = &snapshot.kernel {
         let path = &kernel.log.path;
         // A typed kernel event (an OOM report, a hung-task trace) spans
@@ -418,38 +473,30 @@ fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverag
                 message: shorten(&r.message),
             });
         }
-        out.push((coverage(path, "kernel", &events, untimed), events));
+        out.push((
+            coverage(path, "kernel", &events, untimed),
+            Events::Built(events),
+        ));
     }
     for j in &snapshot.journals {
-        let mut events = Vec::new();
+        let mut times = Vec::new();
         let mut untimed = 0;
-        for e in &j.value.entries {
-            let Some(time) = e.best_time() else {
-                untimed += 1;
-                continue;
-            };
-            let message = e
-                .inner
-                .as_ref()
-                .and_then(|i| i.msg())
-                .or_else(|| e.text())
-                .unwrap_or("");
-            events.push(Event {
-                time,
-                source: j.path.clone(),
-                kind: "journal",
-                reference: format!("{}:{}", j.path, e.lines.first),
-                level: e.severity().map(journal_level),
-                folded: 0,
-                tag: e
-                    .unit
-                    .as_deref()
-                    .or(e.identifier.as_deref())
-                    .map(str::to_owned),
-                message: shorten(message),
-            });
+        for view in j.value.views() {
+            match view.best_time() {
+                Some(time) => times.push((time, view.index())),
+                None => untimed += 1,
+            }
         }
-        out.push((coverage(&j.path, "journal", &events, untimed), events));
+        let coverage = SourceCoverage {
+            source: j.path.clone(),
+            kind: "journal",
+            events: times.len() + untimed,
+            in_window: 0,
+            without_time: untimed,
+            first: times.iter().map(|(time, _)| *time).min(),
+            last: times.iter().map(|(time, _)| *time).max(),
+        };
+        out.push((coverage, Events::Journal { artifact: j, times }));
     }
     for c in &snapshot.container_logs {
         let events: Vec<Event> = c
@@ -471,7 +518,10 @@ fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverag
                 message: shorten(e.inner.as_ref().and_then(|i| i.msg()).unwrap_or(&e.message)),
             })
             .collect();
-        out.push((coverage(&c.path, "container", &events, 0), events));
+        out.push((
+            coverage(&c.path, "container", &events, 0),
+            Events::Built(events),
+        ));
     }
     for c in &snapshot.cni_logs {
         let mut events = Vec::new();
@@ -492,7 +542,10 @@ fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverag
                 message: shorten(e.msg.as_deref().unwrap_or("")),
             });
         }
-        out.push((coverage(&c.path, "cni", &events, untimed), events));
+        out.push((
+            coverage(&c.path, "cni", &events, untimed),
+            Events::Built(events),
+        ));
     }
     let mut events = Vec::new();
     let mut untimed = 0;
@@ -525,7 +578,10 @@ fn gather(snapshot: &NodeSnapshot, report: &Report, out: &mut Vec<(SourceCoverag
             (None, None) => untimed += 1,
         }
     }
-    out.push((coverage("finding", "finding", &events, untimed), events));
+    out.push((
+        coverage("finding", "finding", &events, untimed),
+        Events::Built(events),
+    ));
 }
 
 impl fmt::Display for Timeline {

@@ -10,6 +10,14 @@
 //! entries ([`JournalIndex::entries`]), in journal order, and still decides
 //! on the parsed fields exactly as before.
 //!
+//! The journals keep their entries in a compact store and build an
+//! [`Entry`] (its klog/logfmt message parsed) on request. The pass reads
+//! the store through [`EntryView`]s and materialises nothing; the index
+//! then materialises the union of every set's candidates once (in parallel
+//! chunks, a fifth of the large test bundle's kubelet journal) and keeps
+//! them for the run, so a rule borrows `&Entry` as before and an entry
+//! visited by several rules is parsed once.
+//!
 //! # Invariant: the index is a prefilter, never a filter
 //!
 //! For every rule, every entry the rule acts on is among its candidates.
@@ -43,7 +51,7 @@
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
-use node_artifacts::journald::{Entry, Inner, Journal};
+use node_artifacts::journald::{Entry, EntryView, Journal};
 use node_artifacts::layout::ArtifactKind;
 use node_artifacts::snapshot::{Artifact, NodeSnapshot};
 
@@ -74,6 +82,87 @@ pub(crate) struct JournalIndex {
     /// Per journal, the position of the first entry of the last boot
     /// (`usize::MAX` for a journal not indexed).
     boot_starts: Vec<usize>,
+    /// Per journal of the snapshot, the entries the rules visit,
+    /// materialised once per run (on first visit) and shared by the rules.
+    materialised: OnceLock<Box<[Materialised]>>,
+}
+
+/// The materialised entries of one journal: the journal keeps its entries
+/// in a compact store and builds an [`Entry`] on request, so the index
+/// builds the candidates of every set once, with the postings and on all
+/// cores, and keeps them for the run, which lets the rules borrow them.
+#[derive(Debug, Default)]
+struct Materialised {
+    /// The positions that are anyone's candidates (ascending), each with
+    /// its entry in `candidates`.
+    positions: Vec<u32>,
+    candidates: Vec<Entry>,
+    /// A slot per entry of the journal, for the visits of every entry (an
+    /// unindexed journal or an unknown set); allocated on first need and
+    /// filled as visited. Boxed, so that a slot not visited costs 16 bytes.
+    every: OnceLock<Box<[OnceLock<Box<Entry>>]>>,
+}
+
+impl Materialised {
+    /// The candidates of `journal` (whose postings per set, ascending, are
+    /// `postings`), materialised on up to `threads` threads.
+    fn new(journal: &Journal, postings: &[Vec<u32>], threads: usize) -> Self {
+        let mut positions: Vec<u32> = postings.iter().flatten().copied().collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions.shrink_to_fit();
+        let materialise = |part: &[u32]| -> Vec<Entry> {
+            part.iter()
+                .filter_map(|&at| journal.entry(at as usize))
+                .collect()
+        };
+        let chunk = positions.len().div_ceil(threads.max(1)).max(1);
+        let candidates = if threads < 2 || positions.len() < PARALLEL_MIN_ENTRIES / 10 {
+            materialise(&positions)
+        } else {
+            let parts: Option<Vec<Vec<Entry>>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = positions
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || materialise(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().ok())
+                    .collect()
+            });
+            parts.map_or_else(|| materialise(&positions), |parts| parts.concat())
+        };
+        Self {
+            positions,
+            candidates,
+            every: OnceLock::new(),
+        }
+    }
+
+    /// Entry `at` of `journal`, materialised.
+    fn entry<'a>(&'a self, journal: &Journal, at: usize) -> Option<&'a Entry> {
+        if let Some(slot) = u32::try_from(at)
+            .ok()
+            .and_then(|at| self.positions.binary_search(&at).ok())
+            // Equal lengths: every position is an entry of the journal.
+            .filter(|_| self.candidates.len() == self.positions.len())
+        {
+            return self.candidates.get(slot);
+        }
+        let slot = self
+            .every
+            .get_or_init(|| {
+                std::iter::repeat_with(OnceLock::new)
+                    .take(journal.len())
+                    .collect()
+            })
+            .get(at)?;
+        if let Some(entry) = slot.get() {
+            return Some(entry.as_ref());
+        }
+        let entry = Box::new(journal.entry(at)?);
+        Some(slot.get_or_init(|| entry).as_ref())
+    }
 }
 
 /// Whether `needle` can be looked for in raw messages: non-empty printable
@@ -161,8 +250,9 @@ impl Matcher {
         })
     }
 
-    /// The sets (bit per set) an entry is a candidate of.
-    fn sets_of(&self, entry: &Entry) -> u64 {
+    /// The sets (bit per set) an entry is a candidate of; reads the
+    /// journal's store through the view, materialising nothing.
+    fn sets_of(&self, entry: &EntryView<'_>) -> u64 {
         let Some(text) = entry.text() else {
             return self.all_sets;
         };
@@ -171,7 +261,7 @@ impl Matcher {
         // header is `L MMDD hh:mm:ss.uuuuuu tid file:line]`, as the klog
         // parser reads it), quoted when the line is structured.
         if !self.prefixes.is_empty()
-            && let Some(Inner::Klog(_)) = &entry.inner
+            && entry.is_klog()
             && let Some(bracket) = memchr::memchr(b']', text.as_bytes())
         {
             let body = text.as_bytes().get(bracket + 2..).unwrap_or_default();
@@ -200,11 +290,13 @@ impl Matcher {
         sets
     }
 
-    /// The postings of `entries`, whose first position is `offset`.
-    fn postings(&self, entries: &[Entry], offset: u32) -> Vec<Vec<u32>> {
+    /// The postings of the entries of `journal` in `range`.
+    fn postings(&self, journal: &Journal, range: std::ops::Range<usize>) -> Vec<Vec<u32>> {
         let mut postings = vec![Vec::new(); self.sets];
-        for (position, entry) in (offset..).zip(entries) {
-            let mut sets = self.sets_of(entry);
+        for view in range.filter_map(|index| journal.view(index)) {
+            let mut sets = self.sets_of(&view);
+            // In range: the journal's length fits in u32 (checked).
+            let position = view.index() as u32;
             while sets != 0 {
                 let set = sets.trailing_zeros() as usize;
                 sets &= sets - 1;
@@ -218,28 +310,28 @@ impl Matcher {
     /// threads; none (so that rules visit every entry) for a journal too
     /// long for `u32` positions or when a thread failed.
     fn journal(&self, journal: &Journal, threads: usize) -> Vec<Vec<u32>> {
-        let entries = &journal.entries;
-        if u32::try_from(entries.len()).is_err() {
+        let len = journal.len();
+        if u32::try_from(len).is_err() {
             return Vec::new();
         }
-        if threads < 2 || entries.len() < PARALLEL_MIN_ENTRIES {
-            return self.postings(entries, 0);
+        if threads < 2 || len < PARALLEL_MIN_ENTRIES {
+            return self.postings(journal, 0..len);
         }
-        self.postings_in_parts(entries, threads)
+        self.postings_in_parts(journal, threads)
     }
 
-    /// [`Matcher::postings`] of `entries` (fewer than `u32::MAX`), computed
-    /// in `parts` parts on as many threads; none when a thread failed.
-    fn postings_in_parts(&self, entries: &[Entry], parts: usize) -> Vec<Vec<u32>> {
-        let chunk = entries.len().div_ceil(parts.max(1)).max(1);
+    /// [`Matcher::postings`] of `journal` (fewer than `u32::MAX` entries),
+    /// computed in `parts` parts on as many threads; none when a thread
+    /// failed.
+    fn postings_in_parts(&self, journal: &Journal, parts: usize) -> Vec<Vec<u32>> {
+        let len = journal.len();
+        let chunk = len.div_ceil(parts.max(1)).max(1);
         let parts: Option<Vec<Vec<Vec<u32>>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = entries
-                .chunks(chunk)
-                .enumerate()
-                .map(|(index, part)| {
-                    // In range: the journal's length fits in u32 (checked).
-                    let offset = (index * chunk) as u32;
-                    scope.spawn(move || self.postings(part, offset))
+            let handles: Vec<_> = (0..len)
+                .step_by(chunk)
+                .map(|start| {
+                    let range = start..(start + chunk).min(len);
+                    scope.spawn(move || self.postings(journal, range))
                 })
                 .collect();
             handles
@@ -292,6 +384,7 @@ impl JournalIndex {
             return JournalIndex {
                 postings: Vec::new(),
                 boot_starts,
+                materialised: OnceLock::new(),
             };
         };
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -305,10 +398,17 @@ impl JournalIndex {
                     Vec::new()
                 }
             })
+            .collect::<Vec<_>>();
+        let materialised: Box<[Materialised]> = snapshot
+            .journals
+            .iter()
+            .zip(&postings)
+            .map(|(journal, postings)| Materialised::new(&journal.value, postings, threads))
             .collect();
         JournalIndex {
             postings,
             boot_starts,
+            materialised: OnceLock::from(materialised),
         }
     }
 
@@ -327,30 +427,44 @@ impl JournalIndex {
 
     /// The entries of `journal` that mention one of `needles`, in journal
     /// order: every entry when the index does not know the journal or the
-    /// set.
+    /// set. `journal` is one of the snapshot's journals (the rules take
+    /// theirs from it); another journal has no entries here, since the
+    /// index has nowhere to keep them materialised.
     pub(crate) fn entries<'a>(
         &'a self,
         snapshot: &NodeSnapshot,
         journal: &'a Artifact<Journal>,
         needles: &'static Needles,
     ) -> Candidates<'a> {
-        let postings = snapshot
+        let journal_at = snapshot
             .journals
             .iter()
-            .position(|known| std::ptr::eq(known, journal))
+            .position(|known| std::ptr::eq(known, journal));
+        debug_assert!(journal_at.is_some(), "a journal of another snapshot");
+        let postings = journal_at
             .zip(
                 crate::rules::journal_needles()
                     .iter()
                     .position(|known| std::ptr::eq(*known, needles)),
             )
             .and_then(|(journal, set)| self.postings.get(journal)?.get(set));
-        let entries = &journal.value.entries;
-        let positions = match postings {
-            Some(postings) => Positions::Indexed(postings.iter()),
-            None => Positions::All(0..entries.len()),
+        let materialised = journal_at.and_then(|at| {
+            self.materialised
+                .get_or_init(|| {
+                    std::iter::repeat_with(Materialised::default)
+                        .take(snapshot.journals.len())
+                        .collect()
+                })
+                .get(at)
+        });
+        let positions = match (postings, materialised) {
+            (_, None) => Positions::All(0..0),
+            (Some(postings), Some(_)) => Positions::Indexed(postings.iter()),
+            (None, Some(_)) => Positions::All(0..journal.value.len()),
         };
         Candidates {
-            entries,
+            journal: &journal.value,
+            materialised,
             positions,
             needles,
         }
@@ -359,17 +473,12 @@ impl JournalIndex {
 
 /// See [`JournalIndex::boot_start`].
 fn boot_start(journal: &Journal) -> usize {
-    let Some(boot) = journal
-        .entries
-        .last()
-        .and_then(|last| last.boot_id.as_ref())
-    else {
+    let Some(boot) = journal.views().next_back().and_then(|last| last.boot_id()) else {
         return 0;
     };
     journal
-        .entries
-        .iter()
-        .rposition(|entry| entry.boot_id.as_ref() != Some(boot))
+        .views()
+        .rposition(|entry| entry.boot_id() != Some(boot))
         .map_or(0, |index| index + 1)
 }
 
@@ -377,7 +486,8 @@ fn boot_start(journal: &Journal) -> usize {
 /// order.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidates<'a> {
-    entries: &'a [Entry],
+    journal: &'a Journal,
+    materialised: Option<&'a Materialised>,
     positions: Positions<'a>,
     needles: &'static Needles,
 }
@@ -419,6 +529,11 @@ impl<'a> Candidates<'a> {
         Positioned(self)
     }
 
+    /// Entry `at` of the journal, materialised (once per run).
+    fn entry(&self, at: usize) -> Option<&'a Entry> {
+        self.materialised?.entry(self.journal, at)
+    }
+
     fn next_position(&mut self) -> Option<usize> {
         match &mut self.positions {
             Positions::Indexed(positions) => positions.next().map(|&at| at as usize),
@@ -439,14 +554,14 @@ impl<'a> Iterator for Candidates<'a> {
 
     fn next(&mut self) -> Option<&'a Entry> {
         let at = self.next_position()?;
-        self.entries.get(at)
+        self.entry(at)
     }
 }
 
 impl DoubleEndedIterator for Candidates<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let at = self.next_back_position()?;
-        self.entries.get(at)
+        self.entry(at)
     }
 }
 
@@ -459,7 +574,7 @@ impl<'a> Iterator for Positioned<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let at = self.0.next_position()?;
-        Some((at, self.0.entries.get(at)?))
+        Some((at, self.0.entry(at)?))
     }
 }
 

@@ -512,23 +512,19 @@ pub fn search_logs(
         if !include("journal", &journal.path) {
             continue;
         }
+        // Views read the journal's compact store: nothing is materialised.
         let lines = journal
             .value
-            .entries
-            .iter()
+            .views()
             .map(|entry| {
-                let message = entry
-                    .message
-                    .as_ref()
-                    .and_then(|m| m.as_text())
-                    .unwrap_or("");
-                let text = match entry.identifier.as_deref() {
+                let message = entry.text().unwrap_or("");
+                let text = match entry.identifier() {
                     Some(identifier) => format!("{identifier}: {message}").into(),
                     None => message.into(),
                 };
                 LogLine {
-                    line: entry.lines.first,
-                    time: entry.time.map(|t| t.at),
+                    line: entry.lines().first,
+                    time: entry.time().map(|t| t.at),
                     text,
                 }
             })

@@ -1,6 +1,9 @@
 //! Throughput of the journald parser on generated inputs: a 500,000-line
-//! `short` kubelet journal (klog parsing included) and 1,000,000 export
-//! entries.
+//! `short` kubelet journal (klog headers only: the store parses klog pairs
+//! on demand) and 1,000,000 export entries; and, on the parsed kubelet
+//! journal, a scan of every entry's severity and text through views and the
+//! materialising of every fifth entry (klog pairs parsed), which is what a
+//! rule's candidates cost.
 //!
 //! The parsed journal of each iteration is freed outside the timed region
 //! (`iter_batched` with one iteration per batch, so only one model of up
@@ -53,5 +56,41 @@ fn export(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kubelet_short, export);
+fn kubelet_views(c: &mut Criterion) {
+    let input = fixture_gen::journald::kubelet_short(500_000, 42);
+    let options = ParseOptions {
+        reference_time: Some(COLLECTED),
+        format: None,
+    };
+    let Ok(parsed) = journald::parse(input.as_bytes(), &options) else {
+        return;
+    };
+    let journal = parsed.value;
+    let mut group = c.benchmark_group("journald");
+    group.sample_size(10);
+    group.bench_function("kubelet_views_scan_500k", |b| {
+        b.iter(|| {
+            journal
+                .views()
+                .filter(|view| view.severity() >= Some(journald::Severity::Error))
+                .map(|view| view.text().map_or(0, str::len))
+                .sum::<usize>()
+        });
+    });
+    group.bench_function("kubelet_materialise_100k", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                (0..journal.len())
+                    .step_by(5)
+                    .filter_map(|index| journal.entry(index))
+                    .collect::<Vec<_>>()
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kubelet_short, export, kubelet_views);
 criterion_main!(benches);

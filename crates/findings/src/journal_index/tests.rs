@@ -44,7 +44,7 @@ fn same_findings(snapshot: &NodeSnapshot, what: &str) -> (usize, Vec<&'static st
     let entries = snapshot
         .journals
         .iter()
-        .map(|journal| journal.value.entries.len())
+        .map(|journal| journal.value.len())
         .sum();
     (entries, fired)
 }
@@ -136,9 +136,8 @@ fn prefixes_of_words_count_for_their_sets() {
          Jan 15 10:00:05 host kubelet[1]: I0115 10:00:05.000000    1 a.go:1] \"manager\"\n",
     );
     let sets: Vec<u64> = journal
-        .entries
-        .iter()
-        .map(|entry| matcher.sets_of(entry))
+        .views()
+        .map(|entry| matcher.sets_of(&entry))
         .collect();
     // Both PLEG sets; the prefix in any case, quoted or not, and escaped;
     // a word in the header (file name) counts as `mentions` counts it.
@@ -356,10 +355,9 @@ proptest! {
         // Split across threads, the postings are the same.
         let matcher = super::Matcher::new(crate::rules::journal_needles()).unwrap();
         for journal in &snapshot.journals {
-            let entries = &journal.value.entries;
-            let whole = matcher.postings(entries, 0);
+            let whole = matcher.postings(&journal.value, 0..journal.value.len());
             for parts in [2, 3, 7] {
-                prop_assert_eq!(&matcher.postings_in_parts(entries, parts), &whole);
+                prop_assert_eq!(&matcher.postings_in_parts(&journal.value, parts), &whole);
             }
         }
     }

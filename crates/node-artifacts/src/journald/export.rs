@@ -13,7 +13,7 @@
 //! and values it keeps.
 
 use crate::diag::Parsed;
-use crate::journald::{Entry, Field, Journal, JournalFormat, LineSpan, Message, NamedField};
+use crate::journald::{Draft, Entry, Field, Journal, JournalFormat, LineSpan, Message, NamedField};
 use crate::journald::{Interner, bytes_field, clean_text, is_text, lift, unparsed};
 
 /// Whether the input starts like an export stream: a field name of capital
@@ -33,13 +33,8 @@ fn valid_name(name: &[u8]) -> bool {
             .all(|&byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_')
 }
 
-pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
-    let mut journal = Journal {
-        format: JournalFormat::Export,
-        entries: Vec::new(),
-        markers: Vec::new(),
-        unparsed: Vec::new(),
-    };
+pub(super) fn parse(input: &[u8]) -> Parsed<Draft> {
+    let mut journal = Draft::new(JournalFormat::Export);
     let mut diagnostics = Vec::new();
     let mut fields: Vec<NamedField> = Vec::new();
     let mut first_line = 0usize;
@@ -90,7 +85,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                     line_no,
                     line,
                     "not a valid export field name",
-                    &mut journal,
+                    &mut journal.unparsed,
                     &mut diagnostics,
                 );
             }
@@ -105,7 +100,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                 line_no,
                 line,
                 "not a valid export field name",
-                &mut journal,
+                &mut journal.unparsed,
                 &mut diagnostics,
             );
             position += line_end + 1;
@@ -144,7 +139,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
                         line_no + offset - 1,
                         raw,
                         reason,
-                        &mut journal,
+                        &mut journal.unparsed,
                         &mut diagnostics,
                     );
                 }
@@ -166,7 +161,7 @@ pub(super) fn parse(input: &[u8]) -> Parsed<Journal> {
 }
 
 fn flush(
-    journal: &mut Journal,
+    journal: &mut Draft,
     fields: &mut Vec<NamedField>,
     first: usize,
     last: usize,
@@ -186,9 +181,9 @@ fn flush(
 }
 
 pub(super) fn render(journal: &Journal) -> Vec<u8> {
-    let mut out = Vec::with_capacity(journal.entries.len() * 256);
-    for entry in &journal.entries {
-        render_entry(entry, &mut out);
+    let mut out = Vec::with_capacity(journal.len() * 256);
+    for entry in journal.entries() {
+        render_entry(&entry, &mut out);
         out.push(b'\n');
     }
     out

@@ -18,13 +18,12 @@ use serde_json::Value;
 
 use crate::diag::{Diagnostic, Parsed};
 use crate::journald::model::{
-    Entry, Field, Inner, Journal, JournalFormat, JsonMessage, Level, LineSpan, Message, NamedField,
-    WallTime,
+    Entry, Field, Inner, JournalFormat, JsonMessage, Level, LineSpan, Message, NamedField, WallTime,
 };
-use crate::journald::{Interner, bytes_field, clock, lift, lines, unparsed};
+use crate::journald::{Draft, Interner, bytes_field, clock, lift, lines, unparsed};
 use crate::time::Timestamp;
 
-pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
+pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Draft> {
     let mut journal = empty(format);
     let mut diagnostics = Vec::new();
     let mut cursor = Cursor {
@@ -113,20 +112,32 @@ pub(super) fn parse(input: &[u8], format: JournalFormat) -> Parsed<Journal> {
     }
 }
 
-pub(super) fn parse_log(input: &[u8]) -> Parsed<Journal> {
+pub(super) fn parse_log(input: &[u8]) -> Parsed<Draft> {
     let mut journal = empty(JournalFormat::JsonLog);
     let mut diagnostics = Vec::new();
     for (line_no, line) in lines(input) {
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {
-            unparsed(line_no, line, "blank line", &mut journal, &mut diagnostics);
+            unparsed(
+                line_no,
+                line,
+                "blank line",
+                &mut journal.unparsed,
+                &mut diagnostics,
+            );
             continue;
         }
         let object = match serde_json::from_slice::<OrderedObject>(trimmed) {
             Ok(object) => object,
             Err(error) => {
                 let reason = format!("not a JSON object: {error}");
-                unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
+                unparsed(
+                    line_no,
+                    line,
+                    reason,
+                    &mut journal.unparsed,
+                    &mut diagnostics,
+                );
                 continue;
             }
         };
@@ -162,13 +173,8 @@ pub(super) fn parse_message(message: &str) -> Option<JsonMessage> {
     (parsed.level.is_some() || parsed.msg.is_some()).then_some(parsed)
 }
 
-fn empty(format: JournalFormat) -> Journal {
-    Journal {
-        format,
-        entries: Vec::new(),
-        markers: Vec::new(),
-        unparsed: Vec::new(),
-    }
+fn empty(format: JournalFormat) -> Draft {
+    Draft::new(format)
 }
 
 struct ParsedMessage {
@@ -315,7 +321,7 @@ impl Cursor<'_> {
         &mut self,
         reason: &str,
         one_line: bool,
-        journal: &mut Journal,
+        journal: &mut Draft,
         diagnostics: &mut Vec<Diagnostic>,
     ) {
         let mut first = true;
@@ -340,7 +346,7 @@ impl Cursor<'_> {
             } else {
                 "inside a broken JSON object"
             };
-            unparsed(self.line_no, line, why, journal, diagnostics);
+            unparsed(self.line_no, line, why, &mut journal.unparsed, diagnostics);
             first = false;
             self.advance(line_end + 1);
         }

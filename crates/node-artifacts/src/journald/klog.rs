@@ -20,10 +20,23 @@ use crate::journald::model::{KeyValue, Klog, KlogSeverity};
 use crate::journald::{Interner, clock};
 use crate::shared::SharedText;
 
-/// Parses a klog line; `None` when the header does not match. The message
-/// and values are slices of `message` where there was nothing to unescape.
-pub(super) fn parse(message: &SharedText, interner: &mut Interner) -> Option<Klog> {
-    let bytes = message.as_bytes();
+/// The header of a klog line, up to the message.
+pub(super) struct Header {
+    pub(super) severity: KlogSeverity,
+    pub(super) month: u8,
+    pub(super) day: u8,
+    pub(super) time_of_day_us: u64,
+    thread_id: u64,
+    /// Where the source file name is in the line.
+    file: (usize, usize),
+    line: u32,
+    /// Where the message starts.
+    body_start: usize,
+}
+
+/// Reads the header of a klog line; `None` when it does not match (exactly
+/// when [`parse`] gives `None`: the message after it always parses).
+pub(super) fn header(bytes: &[u8]) -> Option<Header> {
     if bytes.len() < 23 {
         return None;
     }
@@ -69,23 +82,40 @@ pub(super) fn parse(message: &SharedText, interner: &mut Interner) -> Option<Klo
         Some(b' ') => bracket + 2,
         Some(_) => return None,
     };
-    let body = &message[body_start..];
     let time_of_day_us = (u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
         * 1_000_000
         + u64::from(micros);
+    Some(Header {
+        severity,
+        month,
+        day,
+        time_of_day_us,
+        thread_id,
+        file: (position, position + colon),
+        line,
+        body_start,
+    })
+}
+
+/// Parses a klog line; `None` when the header does not match. The message
+/// and values are slices of `message` where there was nothing to unescape.
+pub(super) fn parse(message: &SharedText, interner: &mut Interner) -> Option<Klog> {
+    let header = header(message.as_bytes())?;
+    let body = message.get(header.body_start..)?;
+    let file = message.get(header.file.0..header.file.1)?;
     let (msg, structured, kv) = match structured(message, body, interner) {
         Some((msg, kv)) => (msg, true, kv),
         None => (message.sub(body), false, Vec::new()),
     };
     Some(Klog {
-        severity,
-        month,
-        day,
-        time_of_day_us,
+        severity: header.severity,
+        month: header.month,
+        day: header.day,
+        time_of_day_us: header.time_of_day_us,
         at: None,
-        thread_id,
+        thread_id: header.thread_id,
         file: interner.word(file),
-        line,
+        line: header.line,
         msg,
         structured,
         kv,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::diag::Unparsed;
+use crate::journald::store::Store;
 use crate::shared::SharedText;
 use crate::time::Timestamp;
 
@@ -18,12 +19,17 @@ use crate::time::Timestamp;
 pub type SharedStr = Arc<str>;
 
 /// A parsed journal (or JSON-lines log file).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// The entries live in a compact store (see [`Journal::entries`] and
+/// [`EntryView`](super::EntryView)): an [`Entry`] is built when asked for.
+/// `Serialize`, `PartialEq` and `Debug` treat the journal as if it held the
+/// materialised entries in an `entries` field.
+#[derive(Clone)]
 pub struct Journal {
     /// The format the input was read as.
     pub format: JournalFormat,
     /// Entries in input order.
-    pub entries: Vec<Entry>,
+    pub(super) store: Store,
     /// `journalctl` marker lines (`-- Boot … --`, `-- No entries --`, …).
     pub markers: Vec<Marker>,
     /// Lines that were neither an entry nor a marker, kept verbatim.

@@ -16,10 +16,13 @@
 use crate::diag::{Diagnostic, Parsed};
 use crate::journald::clock;
 use crate::journald::model::{
-    Entry, Inner, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Message, Precision,
-    SyslogStamp, WallTime,
+    Entry, Inner, Journal, JournalFormat, LineSpan, Marker, MarkerKind, Precision, SyslogStamp,
+    WallTime,
 };
-use crate::journald::{Interner, ParseOptions, SharedStr, lines, parse_inner_with, unparsed};
+use crate::journald::store::{
+    HeadInterner, OFFSET_LIMIT, Store, TextHeader, TextMessage, TextStamp,
+};
+use crate::journald::{Interner, ParseOptions, SharedStr, lines, unparsed};
 use crate::shared::FileBytes;
 use crate::time::Timestamp;
 
@@ -44,16 +47,16 @@ pub(super) fn detect_line(line: &[u8]) -> Option<JournalFormat> {
     CANDIDATES
         .into_iter()
         .find(|&format| match stamp(line, format) {
-            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIso => {
+            Some((TextStamp::Wall(time), len)) if format == JournalFormat::ShortIso => {
                 time.precision == Precision::Second && header(line, len).is_some()
             }
-            Some((Stamp::Wall(time), len)) if format == JournalFormat::ShortIsoPrecise => {
+            Some((TextStamp::Wall(time), len)) if format == JournalFormat::ShortIsoPrecise => {
                 time.precision != Precision::Second && header(line, len).is_some()
             }
-            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::Short => {
+            Some((TextStamp::Syslog(syslog), len)) if format == JournalFormat::Short => {
                 syslog.micros.is_none() && header(line, len).is_some()
             }
-            Some((Stamp::Syslog(syslog), len)) if format == JournalFormat::ShortPrecise => {
+            Some((TextStamp::Syslog(syslog), len)) if format == JournalFormat::ShortPrecise => {
                 syslog.micros.is_some() && header(line, len).is_some()
             }
             Some((_, len)) => header(line, len).is_some(),
@@ -128,58 +131,70 @@ pub(super) fn parse(
     format: JournalFormat,
     options: &ParseOptions,
 ) -> Parsed<Journal> {
+    parse_with_limit(file, format, options, OFFSET_LIMIT)
+}
+
+/// [`parse`], copying messages that end past `offset_limit` in the file
+/// (tests lower it to exercise what files over 4 GiB do).
+pub(super) fn parse_with_limit(
+    file: &FileBytes,
+    format: JournalFormat,
+    options: &ParseOptions,
+    offset_limit: usize,
+) -> Parsed<Journal> {
     let input = file.as_bytes();
-    let mut journal = Journal {
-        format,
-        entries: Vec::new(),
-        markers: Vec::new(),
-        unparsed: Vec::new(),
-    };
-    let mut diagnostics = Vec::new();
     // One entry per line is the common case; counting lines first saves
-    // the vector's regrowth copies on inputs of hundreds of megabytes.
-    journal
-        .entries
-        .reserve(memchr::memchr_iter(b'\n', input).count() + 1);
+    // the rows' regrowth copies on inputs of hundreds of megabytes.
+    let capacity = memchr::memchr_iter(b'\n', input).count() + 1;
+    let mut builder = Builder {
+        store: Store::text(file, offset_limit, capacity),
+        heads: HeadInterner::default(),
+        interner: Interner::default(),
+    };
+    let mut markers = Vec::new();
+    let mut kept = Vec::new();
+    let mut diagnostics = Vec::new();
     let mut pending: Option<Pending<'_>> = None;
     let mut boot_id: Option<SharedStr> = None;
-    let mut source = Source::new(file);
 
     for (line_no, line) in lines(input) {
         if let Some(first) = line.first()
             && (*first == b'-' || *first == b'H')
             && let Some(kind) = marker(line)
         {
-            finish(&mut pending, &mut journal, &mut source);
+            builder.finish(&mut pending, boot_id.as_ref());
             if let MarkerKind::Boot { id } = &kind {
                 boot_id = Some(SharedStr::from(id.as_str()));
             }
-            journal.markers.push(Marker {
+            markers.push(Marker {
                 line: line_no,
                 kind,
             });
             continue;
         }
         if format == JournalFormat::Cat {
-            let mut entry = Entry::empty(LineSpan {
-                first: line_no,
-                last: line_no,
-            });
-            entry.boot_id.clone_from(&boot_id);
-            entry.message = Some(source.message(line));
-            entry.inner = entry
-                .shared_text()
-                .and_then(|text| parse_inner_with(text, &mut source.interner));
-            journal.entries.push(entry);
+            let header = TextHeader {
+                stamp: TextStamp::None,
+                host: None,
+                identifier: None,
+                pid: None,
+                boot_id: boot_id.as_ref(),
+                lines: LineSpan {
+                    first: line_no,
+                    last: line_no,
+                },
+            };
+            builder.push(header, TextMessage::Slice(line));
             continue;
         }
-        if let Some((mut entry, message_start)) = parse_line(line, line_no, format, &mut source) {
-            finish(&mut pending, &mut journal, &mut source);
-            entry.boot_id.clone_from(&boot_id);
-            // The entry goes into place now; its message is completed when
-            // the next entry, marker or the end of input arrives.
-            journal.entries.push(entry);
+        if let Some((header, message_start)) = parse_line(line, format) {
+            // The entry is stored when its message is complete: at the next
+            // entry, marker or the end of input.
+            builder.finish(&mut pending, boot_id.as_ref());
             pending = Some(Pending {
+                header,
+                first_line: line_no,
+                last_line: line_no,
                 first: &line[message_start..],
                 more: None,
                 column: message_start,
@@ -206,9 +221,7 @@ pub(super) fn parse(
             let more = current.more.get_or_insert_with(|| current.first.to_vec());
             more.push(b'\n');
             more.extend_from_slice(text);
-            if let Some(entry) = journal.entries.last_mut() {
-                entry.lines.last = line_no;
-            }
+            current.last_line = line_no;
             continue;
         }
         let reason = if line.is_empty() {
@@ -216,10 +229,19 @@ pub(super) fn parse(
         } else {
             format!("not a journalctl {format} line")
         };
-        unparsed(line_no, line, reason, &mut journal, &mut diagnostics);
+        unparsed(line_no, line, reason, &mut kept, &mut diagnostics);
     }
-    finish(&mut pending, &mut journal, &mut source);
+    builder.finish(&mut pending, boot_id.as_ref());
+    let mut store = builder.store;
+    store.finish();
+    let mut journal = Journal {
+        format,
+        store,
+        markers,
+        unparsed: kept,
+    };
     infer_years(&mut journal, options, &mut diagnostics);
+    journal.store.resolve_side_inner_times();
     diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     Parsed {
         value: journal,
@@ -227,9 +249,11 @@ pub(super) fn parse(
     }
 }
 
-/// The message of the last entry, which may still grow by continuation
-/// lines.
+/// The last entry, whose message may still grow by continuation lines.
 struct Pending<'a> {
+    header: LineHeader<'a>,
+    first_line: usize,
+    last_line: usize,
     /// The message part of the entry's own line.
     first: &'a [u8],
     /// The message with continuation lines, once there are any.
@@ -237,101 +261,65 @@ struct Pending<'a> {
     column: usize,
 }
 
-fn finish(pending: &mut Option<Pending<'_>>, journal: &mut Journal, source: &mut Source<'_>) {
-    if let Some(pending) = pending.take()
-        && let Some(entry) = journal.entries.last_mut()
-    {
-        entry.message = Some(match pending.more {
-            Some(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Message::Text(text.into()),
-                Err(error) => Message::Binary(error.into_bytes()),
-            },
-            None => source.message(pending.first),
-        });
-        entry.inner = entry
-            .shared_text()
-            .and_then(|text| parse_inner_with(text, &mut source.interner));
-    }
-}
-
-/// The input, with its UTF-8 validation done once for the whole text, so
-/// that a line's pieces are not validated again, and messages are slices of
-/// the shared file rather than copies.
-struct Source<'a> {
-    file: &'a FileBytes,
-    input: &'a [u8],
-    text: Option<&'a str>,
+/// The store being filled and the tables that share its repeated text.
+struct Builder {
+    store: Store,
+    heads: HeadInterner,
     interner: Interner,
 }
 
-impl<'a> Source<'a> {
-    fn new(file: &'a FileBytes) -> Self {
-        Self {
-            file,
-            input: file.as_bytes(),
-            text: file.as_str(),
-            interner: Interner::default(),
-        }
+impl Builder {
+    fn push(&mut self, header: TextHeader<'_>, message: TextMessage<'_>) {
+        self.store
+            .push_text(header, message, &mut self.heads, &mut self.interner);
     }
 
-    /// A sub-slice of the input as text, when it is UTF-8.
-    fn str(&self, slice: &'a [u8]) -> Option<&'a str> {
-        let offset = (slice.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
-        match self.text {
-            Some(text) => text.get(offset..offset + slice.len()),
-            None => std::str::from_utf8(slice).ok(),
-        }
-    }
-
-    fn shared(&mut self, slice: &'a [u8]) -> SharedStr {
-        match self.str(slice) {
-            Some(text) => self.interner.intern(text),
-            None => self.interner.intern(&String::from_utf8_lossy(slice)),
-        }
-    }
-
-    fn message(&self, slice: &'a [u8]) -> Message {
-        if let Some(shared) = self.file.text_of(slice) {
-            return Message::Text(shared);
-        }
-        // A file that is not UTF-8 as a whole: its text lines get buffers
-        // of their own.
-        match std::str::from_utf8(slice) {
-            Ok(text) => Message::Text(text.into()),
-            Err(_) => Message::Binary(slice.to_vec()),
-        }
+    /// Stores the pending entry, if any.
+    fn finish(&mut self, pending: &mut Option<Pending<'_>>, boot_id: Option<&SharedStr>) {
+        let Some(pending) = pending.take() else {
+            return;
+        };
+        let header = TextHeader {
+            stamp: pending.header.stamp,
+            host: Some(pending.header.host),
+            identifier: Some(pending.header.identifier),
+            pid: pending.header.pid,
+            boot_id,
+            lines: LineSpan {
+                first: pending.first_line,
+                last: pending.last_line,
+            },
+        };
+        let message = match pending.more {
+            Some(bytes) => TextMessage::Joined(bytes),
+            None => TextMessage::Slice(pending.first),
+        };
+        self.push(header, message);
     }
 }
 
-enum Stamp {
-    Syslog(SyslogStamp),
-    Wall(WallTime),
-    Monotonic(u64),
+/// The header of an entry line of a `short`-family format.
+struct LineHeader<'a> {
+    stamp: TextStamp,
+    host: &'a [u8],
+    identifier: &'a [u8],
+    pid: Option<u32>,
 }
 
-/// One entry line of a `short`-family format: the entry without its
-/// message, and where the message starts.
-fn parse_line<'a>(
-    line: &'a [u8],
-    line_no: usize,
-    format: JournalFormat,
-    source: &mut Source<'a>,
-) -> Option<(Entry, usize)> {
+/// One entry line of a `short`-family format: its header, and where the
+/// message starts.
+fn parse_line(line: &[u8], format: JournalFormat) -> Option<(LineHeader<'_>, usize)> {
     let (stamp, stamp_len) = stamp(line, format)?;
     let header = header(line, stamp_len)?;
-    let mut entry = Entry::empty(LineSpan {
-        first: line_no,
-        last: line_no,
-    });
-    match stamp {
-        Stamp::Syslog(syslog) => entry.syslog_stamp = Some(syslog),
-        Stamp::Wall(time) => entry.time = Some(time),
-        Stamp::Monotonic(us) => entry.monotonic_us = Some(us),
-    }
-    entry.host = Some(source.shared(header.host));
-    entry.identifier = Some(source.shared(header.identifier));
-    entry.pid = header.pid;
-    Some((entry, header.message_start))
+    Some((
+        LineHeader {
+            stamp,
+            host: header.host,
+            identifier: header.identifier,
+            pid: header.pid,
+        },
+        header.message_start,
+    ))
 }
 
 struct Header<'a> {
@@ -383,7 +371,7 @@ fn colon_space(haystack: &[u8]) -> Option<usize> {
 
 /// The stamp at the start of a line and its length including the space
 /// after it.
-fn stamp(line: &[u8], format: JournalFormat) -> Option<(Stamp, usize)> {
+fn stamp(line: &[u8], format: JournalFormat) -> Option<(TextStamp, usize)> {
     match format {
         JournalFormat::Short | JournalFormat::ShortPrecise => syslog_stamp(line),
         JournalFormat::ShortIso | JournalFormat::ShortIsoPrecise => {
@@ -394,7 +382,7 @@ fn stamp(line: &[u8], format: JournalFormat) -> Option<(Stamp, usize)> {
                 precision,
                 year_inferred: false,
             };
-            Some((Stamp::Wall(time), end + 1))
+            Some((TextStamp::Wall(time), end + 1))
         }
         JournalFormat::ShortUnix => {
             let end = memchr::memchr(b' ', line)?;
@@ -404,11 +392,11 @@ fn stamp(line: &[u8], format: JournalFormat) -> Option<(Stamp, usize)> {
                 precision,
                 year_inferred: false,
             };
-            Some((Stamp::Wall(time), end + 1))
+            Some((TextStamp::Wall(time), end + 1))
         }
         JournalFormat::ShortMonotonic => {
             let (us, len) = monotonic_stamp(line)?;
-            Some((Stamp::Monotonic(us), len))
+            Some((TextStamp::Monotonic(us), len))
         }
         _ => None,
     }
@@ -416,7 +404,7 @@ fn stamp(line: &[u8], format: JournalFormat) -> Option<(Stamp, usize)> {
 
 /// `Jan 15 10:00:00 ` or `Jan 15 10:00:00.123456 ` (day zero- or
 /// space-padded).
-fn syslog_stamp(line: &[u8]) -> Option<(Stamp, usize)> {
+fn syslog_stamp(line: &[u8]) -> Option<(TextStamp, usize)> {
     if line.len() < 16 || line[3] != b' ' || line[6] != b' ' {
         return None;
     }
@@ -446,7 +434,7 @@ fn syslog_stamp(line: &[u8]) -> Option<(Stamp, usize)> {
         second,
         micros,
     };
-    Some((Stamp::Syslog(stamp), len))
+    Some((TextStamp::Syslog(stamp), len))
 }
 
 /// `[  212.123456] ` as microseconds since boot and the stamp's length.
@@ -473,14 +461,18 @@ fn monotonic_stamp(line: &[u8]) -> Option<(u64, usize)> {
 /// them the klog stamp inside the message (month and day, no year) is
 /// resolved the same way into [`Klog::at`](crate::journald::Klog::at).
 fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut Vec<Diagnostic>) {
-    if !journal.entries.iter().any(|e| stamp_of(e).is_some()) {
+    let store = &mut journal.store;
+    let count = store.len();
+    if !(0..count).any(|index| store.year_less_stamp(index).is_some()) {
         return;
     }
-    let first_line = journal
-        .entries
-        .iter()
-        .find(|e| e.syslog_stamp.is_some())
-        .map(|e| e.lines.first);
+    let first_line = (0..count)
+        .find(|&index| {
+            store
+                .view(index)
+                .is_some_and(|view| view.syslog_stamp().is_some())
+        })
+        .map(|index| store.first_line(index));
     let logs_begin = journal.markers.iter().find_map(|marker| match marker.kind {
         MarkerKind::LogsBegin { begin, end } => Some((begin, end)),
         _ => None,
@@ -517,14 +509,13 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
     });
     let mut year = reference_year;
     let mut neighbour = reference_ordinal;
-    let indices: Vec<usize> = if backwards {
-        (0..journal.entries.len()).rev().collect()
+    let order: Box<dyn Iterator<Item = usize>> = if backwards {
+        Box::new((0..count).rev())
     } else {
-        (0..journal.entries.len()).collect()
+        Box::new(0..count)
     };
-    for index in indices {
-        let entry = &mut journal.entries[index];
-        let Some((stamp, own)) = stamp_of(entry) else {
+    for index in order {
+        let Some((stamp, own)) = store.year_less_stamp(index) else {
             continue;
         };
         let here = ordinal(&stamp);
@@ -544,24 +535,9 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
             stamp.micros.unwrap_or(0),
         );
         match at {
-            Some(at) if !own => {
-                if let Some(Inner::Klog(klog)) = entry.inner.as_mut() {
-                    klog.at = Some(at);
-                }
-            }
-            Some(at) => {
-                entry.time = Some(WallTime {
-                    at,
-                    precision: if stamp.micros.is_some() {
-                        Precision::Microsecond
-                    } else {
-                        Precision::Second
-                    },
-                    year_inferred: true,
-                });
-            }
+            Some(at) => store.set_inferred(index, at, own, stamp.micros.is_some()),
             None => diagnostics.push(Diagnostic {
-                line: entry.lines.first,
+                line: store.first_line(index),
                 reason: format!(
                     "`{:02}-{:02}` is not a date in the inferred year {year}",
                     stamp.month, stamp.day
@@ -573,7 +549,7 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
 
 /// The year-less stamp of an entry: its own `short` stamp (`true`), or, for
 /// an entry without any wall time, its klog header's (`false`).
-fn stamp_of(entry: &Entry) -> Option<(SyslogStamp, bool)> {
+pub(super) fn stamp_of(entry: &Entry) -> Option<(SyslogStamp, bool)> {
     if let Some(stamp) = entry.syslog_stamp {
         return Some((stamp, true));
     }

@@ -73,7 +73,7 @@ fn assert_accounted(input: &[u8], parsed: &Parsed<Journal>) {
         body.iter().filter(|&&b| b == b'\n').count() + 1
     };
     let mut covered = vec![false; n_lines + 1];
-    for entry in &journal.entries {
+    for entry in journal.entries() {
         covered[entry.lines.first..=entry.lines.last].fill(true);
     }
     for marker in &journal.markers {
@@ -116,9 +116,9 @@ fn render(parsed: &Parsed<Journal>) -> String {
         };
         writeln!(out, "marker L{}: {text}", marker.line).unwrap();
     }
-    writeln!(out, "entries: {}", journal.entries.len()).unwrap();
-    for entry in &journal.entries {
-        render_entry(entry, &mut out);
+    writeln!(out, "entries: {}", journal.len()).unwrap();
+    for entry in journal.entries() {
+        render_entry(&entry, &mut out);
     }
     for unparsed in &journal.unparsed {
         writeln!(
@@ -290,8 +290,8 @@ fn text_formats_agree_on_the_kubelet_journal() {
         let name = format!("kubelet.{format}.log");
         let other = parse_fixture(Path::new(&name), &fixture(&name)).value;
         assert_eq!(other.format.to_string(), format);
-        assert_eq!(other.entries.len(), short.entries.len(), "{format}");
-        for (a, b) in short.entries.iter().zip(&other.entries) {
+        assert_eq!(other.len(), short.len(), "{format}");
+        for (a, b) in short.entries().zip(other.entries()) {
             assert_eq!(a.message, b.message, "{format}");
             assert_eq!(
                 a.inner.as_ref().map(Inner::msg),
@@ -313,9 +313,9 @@ fn text_formats_agree_on_the_kubelet_journal() {
 #[test]
 fn kubelet_messages_are_understood() {
     let journal = parse_default(&fixture("kubelet.short.log")).value;
-    let errors: Vec<&str> = journal
+    let errors: Vec<String> = journal
         .entries_at_least(Severity::Error)
-        .filter_map(|e| e.inner.as_ref()?.msg())
+        .filter_map(|e| Some(e.inner.as_ref()?.msg()?.to_owned()))
         .collect();
     assert_eq!(
         errors,
@@ -331,10 +331,9 @@ fn kubelet_messages_are_understood() {
         ]
     );
     let pleg = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg == "PLEG is not healthy" => Some(k),
+            Some(Inner::Klog(k)) if k.msg == "PLEG is not healthy" => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -345,10 +344,9 @@ fn kubelet_messages_are_understood() {
     );
     assert_eq!(pleg.at.unwrap().to_string(), "2025-01-15T10:03:10.212233Z");
     let evicted = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg.contains("ranked") => Some(k),
+            Some(Inner::Klog(k)) if k.msg.contains("ranked") => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -357,10 +355,9 @@ fn kubelet_messages_are_understood() {
         r#"["default/web-7d4b9c8f6-x2x9q","kube-system/coredns-5d8f8d6b9-abcde"]"#
     );
     let sync = journal
-        .entries
-        .iter()
+        .entries()
         .find_map(|e| match &e.inner {
-            Some(Inner::Klog(k)) if k.msg.starts_with("Error syncing") => Some(k),
+            Some(Inner::Klog(k)) if k.msg.starts_with("Error syncing") => Some(k.clone()),
             _ => None,
         })
         .unwrap();
@@ -374,8 +371,7 @@ fn kubelet_messages_are_understood() {
 fn containerd_logfmt_levels() {
     let journal = parse_default(&fixture("containerd.short.log")).value;
     let levels: Vec<Option<Level>> = journal
-        .entries
-        .iter()
+        .entries()
         .map(|e| match &e.inner {
             Some(Inner::Logfmt(l)) => l.level.clone(),
             _ => None,
@@ -404,10 +400,10 @@ fn ipamd_json_log() {
     let parsed = journald::parse_json_log(&fixture("ipamd.log"));
     let journal = &parsed.value;
     assert_eq!(journal.format, JournalFormat::JsonLog);
-    assert_eq!(journal.entries.len(), 7);
+    assert_eq!(journal.len(), 7);
     assert_eq!(journal.unparsed.len(), 3);
     assert_eq!(journal.entries_at_least(Severity::Error).count(), 2);
-    let Some(Inner::Json(epoch)) = &journal.entries[6].inner else {
+    let Some(Inner::Json(epoch)) = &journal.entry(6).unwrap().inner else {
         panic!("json inner")
     };
     assert_eq!(opt_time(epoch.ts), "2025-01-15T10:00:06.500000Z");
@@ -421,8 +417,7 @@ fn year_inference() {
     let years = |parsed: &Parsed<Journal>| -> Vec<String> {
         parsed
             .value
-            .entries
-            .iter()
+            .entries()
             .map(|e| opt_time(e.time.map(|t| t.at)))
             .collect()
     };
@@ -447,8 +442,7 @@ fn year_inference() {
             assert!(
                 parsed
                     .value
-                    .entries
-                    .iter()
+                    .entries()
                     .all(|e| e.time.unwrap().year_inferred)
             );
             assert!(parsed.diagnostics.is_empty());
@@ -475,14 +469,13 @@ fn year_inference() {
     assert!(
         without
             .value
-            .entries
-            .iter()
+            .entries()
             .all(|e| e.time.is_none() && e.syslog_stamp.is_some())
     );
     assert_eq!(without.diagnostics.len(), 1);
     // klog stamps resolve across the year boundary too: E1231 inside a
     // Jan 1 journal line is Dec 31 of the year before.
-    let Some(Inner::Klog(klog)) = &with_marker.value.entries[2].inner else {
+    let Some(Inner::Klog(klog)) = &with_marker.value.entry(2).unwrap().inner else {
         panic!("klog")
     };
     assert_eq!(opt_time(klog.at), "2025-12-31T23:59:59.999999Z");
@@ -505,8 +498,7 @@ fn klog_stamps_without_a_wall_time() {
         let resolved: Vec<String> = journald::parse(&input, &collected)
             .unwrap()
             .value
-            .entries
-            .iter()
+            .entries()
             .filter_map(|e| match &e.inner {
                 Some(Inner::Klog(klog)) => Some(opt_time(klog.at)),
                 _ => None,
@@ -524,7 +516,7 @@ fn klog_stamps_without_a_wall_time() {
         )
         .unwrap();
         assert!(unresolved.diagnostics.is_empty());
-        assert!(unresolved.value.entries.iter().all(|e| match &e.inner {
+        assert!(unresolved.value.entries().all(|e| match &e.inner {
             Some(Inner::Klog(klog)) => klog.at.is_none(),
             _ => true,
         }));
@@ -538,7 +530,7 @@ fn detection_and_errors() {
         Err(journald::Error::NotJournal { .. })
     ));
     let empty = parse_default(b"");
-    assert!(empty.value.entries.is_empty() && empty.diagnostics.is_empty());
+    assert!(empty.value.is_empty() && empty.diagnostics.is_empty());
     let no_entries = parse_default(b"-- No entries --\n");
     assert_eq!(no_entries.value.markers[0].kind, MarkerKind::NoEntries);
     // A forced format never fails.
@@ -550,7 +542,7 @@ fn detection_and_errors() {
         },
     )
     .unwrap();
-    assert_eq!(forced.value.entries.len(), 2);
+    assert_eq!(forced.value.len(), 2);
     let forced = journald::parse(
         b"hello\n",
         &ParseOptions {
@@ -566,29 +558,28 @@ fn detection_and_errors() {
 fn multi_boot_export() {
     let journal = parse_default(&fixture("multi-boot.export")).value;
     assert_eq!(journal.format, JournalFormat::Export);
-    let boots: Vec<&str> = journal
-        .entries
-        .iter()
-        .filter_map(|e| e.boot_id.as_deref())
+    let boots: Vec<String> = journal
+        .views()
+        .filter_map(|e| Some(e.boot_id()?.to_owned()))
         .collect();
     assert_eq!(boots.iter().filter(|b| b.starts_with("4c3a")).count(), 4);
     assert_eq!(boots.iter().filter(|b| b.starts_with("9f2c")).count(), 3);
     assert!(
-        matches!(journal.entries[1].field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
+        matches!(journal.entry(1).unwrap().field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 18)
     );
     assert_eq!(
-        journal.entries[2].field("TAG"),
+        journal.entry(2).unwrap().field("TAG"),
         Some(&Field::Array(vec![
             Field::Text("first".into()),
             Field::Text("second".into())
         ]))
     );
     assert_eq!(
-        journal.entries[4].field("EXIT_STATUS"),
+        journal.entry(4).unwrap().field("EXIT_STATUS"),
         Some(&Field::Text("line one\nline two".into()))
     );
     assert!(matches!(
-        journal.entries[6].message,
+        journal.entry(6).unwrap().message,
         Some(Message::Binary(_))
     ));
 }
@@ -691,13 +682,13 @@ fn corpus_json_samples() {
             serde_json::Value::Array(items) => items,
             object => vec![object],
         };
-        assert_eq!(parsed.value.entries.len(), objects.len(), "{name}");
-        for (entry, object) in parsed.value.entries.iter().zip(&objects) {
+        assert_eq!(parsed.value.len(), objects.len(), "{name}");
+        for (entry, object) in parsed.value.entries().zip(&objects) {
             let object = object.as_object().unwrap();
-            assert_eq!(field_count(entry), object.len(), "{name}");
+            assert_eq!(field_count(&entry), object.len(), "{name}");
             for (key, value) in object {
                 assert_eq!(
-                    value_of(entry, key),
+                    value_of(&entry, key),
                     Some(expected_field(value)),
                     "{name} {key}"
                 );
@@ -709,7 +700,7 @@ fn corpus_json_samples() {
     {
         let journal = parse_default(&input).value;
         assert_eq!(journal.format, JournalFormat::JsonArray);
-        let coredump = &journal.entries[0];
+        let coredump = &journal.entry(0).unwrap();
         assert!(
             matches!(coredump.field("COREDUMP_PROC_AUXV"), Some(Field::Binary(b)) if b.len() == 368)
         );
@@ -725,7 +716,7 @@ fn corpus_json_samples() {
         );
         // A `\r` inside makes journalctl write the message as bytes.
         assert_eq!(
-            journal.entries[1].message,
+            journal.entry(1).unwrap().message,
             Some(Message::Binary(
                 b"Unable to parse indicator of AT+BIA command: AT+BIA=1,1,0,0,0\rAT+BCS=2".to_vec()
             ))
@@ -745,13 +736,13 @@ fn corpus_export_sample() {
         .split("\n\n")
         .filter(|b| !b.trim().is_empty())
         .collect();
-    assert_eq!(parsed.value.entries.len(), blocks.len());
-    for (entry, block) in parsed.value.entries.iter().zip(blocks) {
+    assert_eq!(parsed.value.len(), blocks.len());
+    for (entry, block) in parsed.value.entries().zip(blocks) {
         let pairs: Vec<(&str, &str)> = block.lines().map(|l| l.split_once('=').unwrap()).collect();
-        assert_eq!(field_count(entry), pairs.len());
+        assert_eq!(field_count(&entry), pairs.len());
         for (key, value) in pairs {
             assert_eq!(
-                value_of(entry, key),
+                value_of(&entry, key),
                 Some(Field::Text(value.into())),
                 "{key}"
             );
@@ -765,10 +756,8 @@ fn corpus_export_sample() {
 /// Entries without their line spans (rendering moves lines).
 fn without_lines(journal: &Journal) -> Vec<Entry> {
     journal
-        .entries
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
+        .entries()
+        .map(|mut e| {
             e.lines = journald::LineSpan { first: 0, last: 0 };
             e
         })
@@ -905,12 +894,7 @@ proptest! {
 
     #[test]
     fn export_render_parse_round_trip(entries in prop::collection::vec(entry_strategy(), 1..5)) {
-        let journal = Journal {
-            format: JournalFormat::Export,
-            entries,
-            markers: Vec::new(),
-            unparsed: Vec::new(),
-        };
+        let journal = Journal::new(JournalFormat::Export, entries, Vec::new(), Vec::new());
         let rendered = journal.render_export();
         let parsed = journald::parse(
             &rendered,
@@ -954,5 +938,336 @@ proptest! {
     ) {
         let input = lines.join("\n");
         let _ = journald::parse(input.as_bytes(), &ParseOptions::default());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The compact store: views agree with materialised entries, and entries
+// equal a straightforward reference materialisation.
+
+/// Every journal the tests know: the fixtures (each with and without a
+/// reference time) and the corpus samples.
+fn every_journal() -> Vec<(String, Journal)> {
+    let mut journals = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(Path::new(FIXTURES).join("journald"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext != "md"))
+        .collect();
+    paths.sort();
+    match std::fs::read_dir(CORPUS) {
+        Ok(corpus) => paths.extend(corpus.map(|entry| entry.unwrap().path())),
+        Err(_) => println!("corpus {CORPUS} absent; checking the fixtures only"),
+    }
+    for path in paths {
+        let input = std::fs::read(&path).unwrap();
+        let is_cat = path.to_string_lossy().ends_with(".cat.log");
+        for reference_time in [None, Some(Timestamp(1_736_935_200_000_000))] {
+            let options = ParseOptions {
+                reference_time,
+                format: is_cat.then_some(JournalFormat::Cat),
+            };
+            if let Ok(parsed) = journald::parse(&input, &options) {
+                journals.push((
+                    format!("{} {reference_time:?}", path.display()),
+                    parsed.value,
+                ));
+            }
+        }
+        journals.push((
+            format!("{} as json-log", path.display()),
+            journald::parse_json_log(&input).value,
+        ));
+    }
+    journals
+}
+
+/// The klog stamp resolved with the year of `at` (the entry's time), the
+/// year turning over between the two: written with the `time` crate, apart
+/// from the parser's own calendar code.
+fn reference_klog_at(at: Timestamp, klog: &journald::Klog) -> Option<Timestamp> {
+    let entry_date = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.0) * 1_000)
+        .unwrap()
+        .date();
+    let mut year = entry_date.year();
+    let entry_month = u8::from(entry_date.month());
+    if klog.month == 12 && entry_month == 1 {
+        year -= 1;
+    } else if klog.month == 1 && entry_month == 12 {
+        year += 1;
+    }
+    let month = time::Month::try_from(klog.month).ok()?;
+    let date = time::Date::from_calendar_date(year, month, klog.day).ok()?;
+    let seconds = klog.time_of_day_us / 1_000_000;
+    let clock = time::Time::from_hms_micro(
+        (seconds / 3_600) as u8,
+        (seconds / 60 % 60) as u8,
+        (seconds % 60) as u8,
+        (klog.time_of_day_us % 1_000_000) as u32,
+    )
+    .ok()?;
+    Some(Timestamp::from_datetime(
+        time::PrimitiveDateTime::new(date, clock).assume_utc(),
+    ))
+}
+
+/// The inner message a reference materialisation gives `entry`: the public
+/// `parse_inner` of its text, with the klog stamp resolved from the entry's
+/// time (entries without a wall time keep the year the parser inferred).
+fn reference_inner(entry: &Entry) -> Option<Inner> {
+    let mut inner = journald::parse_inner(entry.text()?)?;
+    if let Inner::Klog(klog) = &mut inner {
+        klog.at = match (entry.time, &entry.inner) {
+            (Some(time), _) => reference_klog_at(time.at, klog),
+            (None, Some(Inner::Klog(parsed))) => parsed.at,
+            (None, _) => None,
+        };
+    }
+    Some(inner)
+}
+
+#[track_caller]
+fn check_view(what: &str, journal: &Journal, index: usize) {
+    let entry = journal.entry(index).unwrap();
+    let view = journal.view(index).unwrap();
+    let at = format!("{what} entry {index}");
+    assert_eq!(view.index(), index, "{at}");
+    assert_eq!(view.time(), entry.time, "{at}");
+    assert_eq!(view.syslog_stamp(), entry.syslog_stamp, "{at}");
+    assert_eq!(view.monotonic_us(), entry.monotonic_us, "{at}");
+    assert_eq!(view.boot_id(), entry.boot_id.as_deref(), "{at}");
+    assert_eq!(view.host(), entry.host.as_deref(), "{at}");
+    assert_eq!(view.identifier(), entry.identifier.as_deref(), "{at}");
+    assert_eq!(view.unit(), entry.unit.as_deref(), "{at}");
+    assert_eq!(view.pid(), entry.pid, "{at}");
+    assert_eq!(view.priority(), entry.priority, "{at}");
+    assert_eq!(view.text(), entry.text(), "{at}");
+    assert_eq!(view.shared_text().as_ref(), entry.shared_text(), "{at}");
+    assert_eq!(view.lines(), entry.lines, "{at}");
+    assert_eq!(view.severity(), entry.severity(), "{at}");
+    assert_eq!(view.best_time(), entry.best_time(), "{at}");
+    assert_eq!(view.inner(), entry.inner, "{at}");
+    assert_eq!(
+        view.is_klog(),
+        matches!(entry.inner, Some(Inner::Klog(_))),
+        "{at}"
+    );
+    assert_eq!(view.to_entry(), entry, "{at}");
+    // A JSON-lines log's inner message is the line's object, whatever the
+    // message parser would make of the line.
+    if journal.format != JournalFormat::JsonLog {
+        assert_eq!(entry.inner, reference_inner(&entry), "{at}: inner");
+    }
+}
+
+#[test]
+fn views_agree_with_materialised_entries_everywhere() {
+    let journals = every_journal();
+    let mut entries = 0;
+    for (what, journal) in &journals {
+        for index in 0..journal.len() {
+            check_view(what, journal, index);
+        }
+        entries += journal.len();
+        assert_eq!(journal.entries().len(), journal.len(), "{what}");
+        assert_eq!(journal.views().len(), journal.len(), "{what}");
+        assert!(journal.entry(journal.len()).is_none(), "{what}");
+        assert!(journal.view(journal.len()).is_none(), "{what}");
+        let backwards: Vec<Entry> = journal.entries().rev().collect();
+        let mut forwards: Vec<Entry> = journal.entries().collect();
+        forwards.reverse();
+        assert_eq!(backwards, forwards, "{what}");
+    }
+    assert!(entries > 200, "only {entries} entries checked");
+}
+
+#[test]
+fn entries_at_least_filters_on_the_materialised_severity() {
+    for (what, journal) in every_journal() {
+        for at_least in [Severity::Warning, Severity::Error, Severity::Critical] {
+            let expected: Vec<Entry> = journal
+                .entries()
+                .filter(|entry| entry.severity().is_some_and(|s| s >= at_least))
+                .collect();
+            let got: Vec<Entry> = journal.entries_at_least(at_least).collect();
+            assert_eq!(got, expected, "{what} {at_least:?}");
+        }
+    }
+}
+
+#[test]
+fn every_format_round_trips_through_the_store() {
+    for (what, journal) in every_journal() {
+        let entries: Vec<Entry> = journal.entries().collect();
+        let rebuilt = Journal::new(
+            journal.format,
+            entries,
+            journal.markers.clone(),
+            journal.unparsed.clone(),
+        );
+        assert_eq!(rebuilt, journal, "{what}");
+        assert_eq!(
+            serde_json::to_string(&rebuilt).unwrap(),
+            serde_json::to_string(&journal).unwrap(),
+            "{what}"
+        );
+        assert_eq!(format!("{rebuilt:?}"), format!("{journal:?}"), "{what}");
+        assert_eq!(rebuilt.render_export(), journal.render_export(), "{what}");
+        let clone = journal.clone();
+        assert_eq!(clone, journal, "{what}");
+    }
+}
+
+#[test]
+fn serialised_journals_keep_their_shape() {
+    let journal = parse_default(&fixture("kubelet.short.log")).value;
+    let value = serde_json::to_value(&journal).unwrap();
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["format", "entries", "markers", "unparsed"]);
+    let entries = value["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), journal.len());
+    assert_eq!(
+        entries[0],
+        serde_json::to_value(journal.entry(0).unwrap()).unwrap()
+    );
+}
+
+/// Boot id (its start), host, identifier, pid and severity of an entry.
+type Head<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<u32>,
+    Option<Severity>,
+);
+
+#[test]
+fn text_entries_share_heads_across_boots_and_identifiers() {
+    let input = "-- Boot 0123456789abcdef0123456789abcdef --\n\
+                 Jan 15 10:00:00 host-a kubelet[1]: I0115 10:00:00.000000    1 a.go:1] \"one\"\n\
+                 Jan 15 10:00:01 host-a containerd[2]: time=\"2025-01-15T10:00:01Z\" level=error msg=\"two\"\n\
+                 Jan 15 10:00:02 host-a kubelet[1]: W0115 10:00:02.000000    1 a.go:1] three\n\
+                 -- Boot fedcba9876543210fedcba9876543210 --\n\
+                 Jan 15 10:00:03 host-b kubelet: E0115 10:00:03.000000    1 a.go:1] \"four\" err=\"x\"\n\
+                 Jan 15 10:00:04 host-b systemd[1]: Started kubelet.\n";
+    let journal = parse_default(input.as_bytes()).value;
+    let got: Vec<Head<'_>> = journal
+        .views()
+        .map(|v| {
+            (
+                v.boot_id().map(|id| &id[..4]),
+                v.host(),
+                v.identifier(),
+                v.pid(),
+                v.severity(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some("0123"),
+                Some("host-a"),
+                Some("kubelet"),
+                Some(1),
+                Some(Severity::Info)
+            ),
+            (
+                Some("0123"),
+                Some("host-a"),
+                Some("containerd"),
+                Some(2),
+                Some(Severity::Error)
+            ),
+            (
+                Some("0123"),
+                Some("host-a"),
+                Some("kubelet"),
+                Some(1),
+                Some(Severity::Warning)
+            ),
+            (
+                Some("fedc"),
+                Some("host-b"),
+                Some("kubelet"),
+                None,
+                Some(Severity::Error)
+            ),
+            (Some("fedc"), Some("host-b"), Some("systemd"), Some(1), None),
+        ]
+    );
+    for index in 0..journal.len() {
+        check_view("heads", &journal, index);
+    }
+}
+
+#[test]
+fn binary_and_joined_messages_are_kept() {
+    // A line that is not UTF-8 in a file that otherwise is, and a
+    // multi-line message whose continuation is not UTF-8.
+    let mut input =
+        b"Jan 15 10:00:00 host kubelet[1]: E0115 10:00:00.000000    1 a.go:1] \"first\"\n\
+                      Jan 15 10:00:01 host kubelet[1]: bad \xff byte\n\
+                      Jan 15 10:00:02 host kubelet[1]: multi\n"
+            .to_vec();
+    input.extend_from_slice(b"                                 line \xfe two\n");
+    input.extend_from_slice(b"Jan 15 10:00:03 host kubelet[1]: joined\n");
+    input.extend_from_slice(b"                                 fine\n");
+    let journal = parse_default(&input).value;
+    assert_eq!(journal.len(), 4);
+    let messages: Vec<Option<Message>> = journal.entries().map(|e| e.message).collect();
+    assert_eq!(
+        messages[1],
+        Some(Message::Binary(b"bad \xff byte".to_vec()))
+    );
+    assert_eq!(
+        messages[2],
+        Some(Message::Binary(b"multi\nline \xfe two".to_vec()))
+    );
+    assert_eq!(
+        messages[3].as_ref().and_then(Message::as_text),
+        Some("joined\nfine")
+    );
+    assert_eq!(journal.view(1).unwrap().text(), None);
+    assert_eq!(journal.view(3).unwrap().lines().last, 6);
+    for index in 0..journal.len() {
+        check_view("binary", &journal, index);
+    }
+}
+
+proptest! {
+    #[test]
+    fn views_agree_with_entries_on_generated_text(
+        lines in prop::collection::vec(
+            prop_oneof![
+                "(Jan|Dec) [0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] h[ab] [a-z]{1,5}(\\[[0-9]{1,5}\\])?: [IWEF][01][0-9][0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{6} +[0-9]{1,3} [a-z]{1,3}\\.go:[0-9]{1,3}\\] (\"[a-z ]{0,10}\"( [a-z]{1,3}=\"?[a-z ]{0,5}\"?)*|[ -~]{0,20})",
+                "(Jan|Dec) [0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] h[ab] containerd: (time=\"2025-01-15T10:00:0[0-9]Z\" )?level=(info|error|warning|fatal) msg=\"[a-z ]{0,10}\"",
+                "(Jan|Dec) [0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] h[ab] [a-z]{1,5}: [ -~]{0,30}",
+                "-- (Boot [0-9a-f]{32}|Reboot|Logs begin at Mon 2025-01-13 09:12:01 UTC, end at Wed 2025-01-15 10:00:02 UTC.) --",
+                " {1,40}[ -~]{0,20}",
+            ],
+            0..20,
+        ),
+        reference in prop::option::of(Just(Timestamp(1_736_935_200_000_000))),
+    ) {
+        let input = lines.join("\n");
+        let options = ParseOptions { reference_time: reference, format: None };
+        if let Ok(parsed) = journald::parse(input.as_bytes(), &options) {
+            let journal = parsed.value;
+            for index in 0..journal.len() {
+                check_view("generated", &journal, index);
+            }
+        }
+        let cat = ParseOptions { reference_time: reference, format: Some(JournalFormat::Cat) };
+        let journal = journald::parse(input.as_bytes(), &cat).unwrap().value;
+        for index in 0..journal.len() {
+            check_view("generated cat", &journal, index);
+        }
     }
 }

@@ -85,16 +85,17 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let Some(journal) = util::containerd_journal(cx) else {
         return;
     };
-    let errors: Vec<(Timestamp, &Entry)> = journal
+    // The severity is read from the journal's store; only the errors are
+    // materialised.
+    let errors: Vec<(Timestamp, Entry)> = journal
         .value
-        .entries
-        .iter()
+        .views()
         .filter(|entry| {
             entry
                 .severity()
                 .is_some_and(|severity| severity >= LogSeverity::Error)
         })
-        .filter_map(|entry| Some((entry.best_time()?, entry)))
+        .filter_map(|entry| Some((entry.best_time()?, entry.to_entry())))
         .collect();
     // Windows need time order; a journal merged from several sources may
     // not be in it.

@@ -171,10 +171,9 @@ pub(crate) fn now(cx: &RuleContext<'_>) -> Option<Timestamp> {
             .flat_map(|journal| {
                 journal
                     .value
-                    .entries
-                    .iter()
+                    .views()
                     .rev()
-                    .find_map(Entry::best_time)
+                    .find_map(|view| view.best_time())
             })
             .max()
     })
