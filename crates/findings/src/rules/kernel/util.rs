@@ -118,7 +118,9 @@ pub(super) fn times(n: usize) -> String {
 }
 
 /// Every entry [`pod_names`] reads names a `podUID` (kubelet) or is
-/// containerd's `RunPodSandbox for &PodSandboxMetadata{…}`.
+/// containerd's `RunPodSandbox for &PodSandboxMetadata{…}`; `pod_names`
+/// runs only when a container was OOM-killed, and then builds only the
+/// entries whose raw text holds one of the UIDs it looks for.
 pub(crate) static POD_NEEDLES: Needles = Needles {
     name: "KRN001-pods",
     words: &["podUID", "RunPodSandbox for"],
@@ -131,6 +133,13 @@ pub(crate) static OOM_NEEDLES: Needles = Needles {
     words: &["Got sys oom event"],
     klog_prefixes: &[],
 };
+
+/// Whether `text` holds one of `uids` verbatim: a UID (hex digits and
+/// dashes) needs no quoting, so a UID parsed from a message is in its raw
+/// text.
+fn mentions_any(text: &str, uids: &BTreeSet<String>) -> bool {
+    uids.iter().any(|uid| text.contains(uid.as_str()))
+}
 
 /// The names (`namespace/name`) of the pods with the UIDs in `wanted`, from
 /// containerd's `RunPodSandbox for &PodSandboxMetadata{Name:…,Uid:…,Namespace:…,…}`
@@ -147,7 +156,8 @@ pub(super) fn pod_names(
     }
     let snapshot = cx.snapshot;
     if let Some(journal) = snapshot.journal(ArtifactKind::ContainerdJournal) {
-        for entry in cx.journal_entries(journal, &POD_NEEDLES) {
+        let entries = cx.journal_entries(journal, &POD_NEEDLES);
+        for entry in entries.where_text(|text| mentions_any(text, wanted)) {
             let Some(Inner::Logfmt(logfmt)) = &entry.inner else {
                 continue;
             };
@@ -161,7 +171,8 @@ pub(super) fn pod_names(
     let Some(journal) = snapshot.journal(ArtifactKind::KubeletJournal) else {
         return names;
     };
-    for entry in cx.journal_entries(journal, &POD_NEEDLES) {
+    let entries = cx.journal_entries(journal, &POD_NEEDLES);
+    for entry in entries.where_text(|text| mentions_any(text, wanted)) {
         let Some(Inner::Klog(klog)) = &entry.inner else {
             continue;
         };

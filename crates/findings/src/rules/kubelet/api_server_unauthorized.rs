@@ -79,13 +79,37 @@ fn unauthorized(text: &str) -> bool {
                 || util::contains_ignore_case(text, "code"))
 }
 
+/// Whether a raw message may hold a parsed text that [`unauthorized`]
+/// accepts: every parsed text is a piece of the raw message, unescaped,
+/// and these words need no quoting, so only a word boundary may differ (an
+/// escape such as `\n` just before the word); a `\` shortly before a match
+/// counts as a boundary.
+fn may_be_unauthorized(raw: &str) -> bool {
+    let word = |word: &str| {
+        raw.match_indices(word).any(|(at, _)| {
+            let before = raw[..at].chars().next_back();
+            let escaped = raw.as_bytes()[at.saturating_sub(8)..at].contains(&b'\\');
+            let after = raw[at + word.len()..].chars().next();
+            (escaped || !before.is_some_and(char::is_alphanumeric))
+                && !after.is_some_and(char::is_alphanumeric)
+        })
+    };
+    word("Unauthorized")
+        || raw.contains("provide credentials")
+        || word("401")
+            && (util::contains_ignore_case(raw, "status")
+                || util::contains_ignore_case(raw, "code"))
+}
+
 fn image_pull(entry: &Entry) -> bool {
     util::texts(entry).any(|text| {
         util::contains_ignore_case(text, "pull") && util::contains_ignore_case(text, "image")
     })
 }
 
-/// Every entry JRN005 acts on mentions one of these (its first test).
+/// Every entry JRN005 acts on mentions one of these (its first test);
+/// `401` is also in ECR account ids of image pulls, which the rule skips by
+/// raw text ([`may_be_unauthorized`]) before building them.
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN005",
     words: &["Unauthorized", "credentials", "401"],
@@ -100,7 +124,9 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
     let mut evidence = Vec::new();
     let mut last_msg = None;
     let candidates = cx.journal_entries(journal, &NEEDLES);
-    for entry in candidates.clone() {
+    // Only raw messages that could hold an `unauthorized` text are built
+    // (not, say, an ECR account id with `401` in it).
+    for entry in candidates.clone().where_text(may_be_unauthorized) {
         if !util::mentions_words(&candidates, &NEEDLES, entry)
             || util::klog(entry).is_none()
             || !util::texts(entry).any(unauthorized)
@@ -141,7 +167,7 @@ fn check(cx: &RuleContext<'_>, acc: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use super::unauthorized;
+    use super::{may_be_unauthorized, unauthorized};
 
     #[track_caller]
     fn check(input: &str, expect: bool) {
@@ -160,5 +186,30 @@ mod tests {
         check("NotUnauthorizedReally", false);
         check("port 4010 code", false);
         check("pod-401 started", false);
+    }
+
+    /// The raw-message prefilter accepts every message holding an accepted
+    /// text, escaped or not, and skips ECR account ids.
+    #[test]
+    fn the_raw_prefilter_keeps_what_the_rule_accepts() {
+        for text in [
+            "Unauthorized",
+            "err=Unauthorized",
+            "the server has asked for the client to provide credentials",
+            "unexpected status code 401",
+        ] {
+            assert!(unauthorized(text));
+            for raw in [
+                text.to_owned(),
+                format!("\"{text}\""),
+                format!("msg=\"line\\n{text}\""),
+                format!("x\\u00a0{text}"),
+            ] {
+                assert!(may_be_unauthorized(&raw), "{raw}");
+            }
+        }
+        assert!(!may_be_unauthorized(
+            "\"PullImage from image service failed\" err=\"rpc error: code = NotFound\" image=\"602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.10\""
+        ));
     }
 }
