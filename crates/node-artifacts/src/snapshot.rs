@@ -210,13 +210,15 @@ impl NodeSnapshot {
     /// instead, so each file's bytes are released as soon as its parser is
     /// done with them.
     pub fn build(input: SnapshotInput<'_>) -> NodeSnapshot {
-        Self::build_owned(OwnedSnapshotInput {
+        let input = OwnedSnapshotInput {
             name: input.name,
             // Clones the handles, not the bytes.
             files: input.files.clone(),
             rejected: input.rejected,
             newest_file_time: input.newest_file_time,
-        })
+        };
+        // The caller holds every file, so no job frees one: none waits.
+        Self::build_scheduled(input, false)
     }
 
     /// Parses every file of a bundle into one snapshot, releasing each
@@ -230,6 +232,13 @@ impl NodeSnapshot {
     /// the files not yet parsed plus the models built so far, not the files
     /// plus every model.
     pub fn build_owned(input: OwnedSnapshotInput<'_>) -> NodeSnapshot {
+        Self::build_scheduled(input, true)
+    }
+
+    /// [`build_owned`](Self::build_owned); `frees` says whether a job that
+    /// drops its files frees them (the caller holds no other handle), which
+    /// is when the queue's memory rule is worth waiting for.
+    fn build_scheduled(input: OwnedSnapshotInput<'_>, frees: bool) -> NodeSnapshot {
         let mut files = input.files;
         let lookup = |path: &str| files.get(path).map(FileBytes::as_bytes);
         let metadata =
@@ -268,7 +277,7 @@ impl NodeSnapshot {
                 jobs.push(Queued {
                     bytes: group.values().map(|c| c.len() as u64).sum(),
                     parser,
-                    releases,
+                    releases: releases && frees,
                     files: group
                         .iter()
                         .map(|(path, content)| (path.clone(), content.len() as u64))
