@@ -33,6 +33,13 @@ use crate::{BundleError, BundleFiles, BundleSource, Limits, Rejected, directory}
 pub const KEEP_BELOW: u64 = 1 << 20;
 
 /// The files of a parsed bundle: kept in memory or read again on demand.
+///
+/// Kept: every file a model still holds after the parse (the journals),
+/// every file of at most [`KEEP_BELOW`] bytes, and every file of a source
+/// that cannot be read again (an archive read from a stream). The others
+/// keep their size, line count and CRC-32, and [`FileStore::read`] reads
+/// them again from the bundle's directory or archive, refusing content that
+/// no longer matches.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     source: BundleSource,
@@ -78,7 +85,7 @@ impl BundleFiles {
     /// [`into_snapshot`](Self::into_snapshot), and returns the files the
     /// caller may need afterwards (to show an artifact's lines) as a
     /// [`FileStore`] that keeps in memory only what the snapshot keeps
-    /// anyway and the small files (see the [module docs](self)).
+    /// anyway and the small files (see [`FileStore`]).
     pub fn into_snapshot_and_store(self) -> (NodeSnapshot, FileStore) {
         let rereadable = !matches!(self.source, BundleSource::Archive(None));
         let mut files = BTreeMap::new();
