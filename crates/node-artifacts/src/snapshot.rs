@@ -230,7 +230,9 @@ impl NodeSnapshot {
     /// `-nvL` listings) while the calling thread parses the small ones; at
     /// most two large files are being parsed at any time, so the peak is
     /// the files not yet parsed plus the models built so far, not the files
-    /// plus every model.
+    /// plus every model. A job that frees its files does not start while a
+    /// larger one that frees its files runs (see `Schedule`). The id is
+    /// hashed first, while every file is in memory anyway.
     pub fn build_owned(input: OwnedSnapshotInput<'_>) -> NodeSnapshot {
         Self::build_scheduled(input, true)
     }
