@@ -647,10 +647,7 @@ pub fn read_lines(
     let content = loaded
         .files
         .read(path)
-        .map_err(|error| {
-            tracing::warn!(error = %error, path, "an artifact could not be read again");
-            format!("{path} could not be read again from the bundle: {error}")
-        })?
+        .map_err(|error| reread_error(path, &error))?
         .unwrap_or_else(|| FileBytes::from(&b""[..]));
     let text = String::from_utf8_lossy(content.as_bytes());
     let all: Vec<&str> = text.lines().collect();
@@ -694,4 +691,15 @@ pub fn read_lines(
         lines,
         truncated,
     })
+}
+
+/// What a client is told when a released artifact cannot be read again:
+/// that the bundle changed (a root-relative path only), or a failure
+/// without the server's paths, which go to the log.
+pub fn reread_error(path: &str, error: &node_bundle::BundleError) -> String {
+    tracing::warn!(error = %error, path, "an artifact could not be read again");
+    match error {
+        node_bundle::BundleError::Changed { .. } => error.to_string(),
+        _ => format!("{path} could not be read again from the bundle (see the server log)"),
+    }
 }

@@ -867,9 +867,8 @@ impl ServerHandler for DiagServer {
                     ));
                 }
                 Ok(Err(error)) => {
-                    tracing::warn!(error = %error, path, "an artifact could not be read again");
                     return Err(McpError::internal_error(
-                        format!("{path} could not be read again from the bundle: {error}"),
+                        query::reread_error(path, &error),
                         None,
                     ));
                 }

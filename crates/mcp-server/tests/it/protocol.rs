@@ -835,5 +835,19 @@ async fn released_artifacts_read_again_from_the_bundle() {
         error.contains("changed since the bundle was read"),
         "{error}"
     );
+
+    // The bundle gone from disk: an error that names no server path.
+    std::fs::remove_dir_all(&root).unwrap();
+    let error = tool_error(
+        &call(
+            &client,
+            "read_artifact_lines",
+            json!({"snapshot_id": id, "artifact": "networking/conntrack.txt:5000"}),
+        )
+        .await,
+    );
+    assert!(error.contains("could not be read again"), "{error}");
+    let scratch_path = scratch.path().to_string_lossy().into_owned();
+    assert!(!error.contains(&scratch_path), "{error}");
     client.cancel().await.unwrap();
 }
