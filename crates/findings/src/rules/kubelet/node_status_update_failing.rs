@@ -77,8 +77,8 @@ pub(crate) static RULE: Rule = Rule {
 
 /// Every entry JRN003 reads mentions one of these (its first test): the
 /// [`FAILURES`] less their first letter, whose case varies across releases
-/// (the words of kubelet's own lease renewals, `lease` alone, are in tens
-/// of thousands of lines of a healthy journal).
+/// (the earlier `pdat` matched every `Pod status updated` line of a busy
+/// kubelet, tens of thousands of entries to build and skip).
 pub(crate) static NEEDLES: Needles = Needles {
     name: "JRN003",
     words: &[
