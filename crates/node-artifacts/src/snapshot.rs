@@ -774,10 +774,7 @@ impl Outcome {
             };
             let mut parsed = parse(&text)?;
             if let std::borrow::Cow::Owned(_) = text {
-                parsed.diagnostics.push(Diagnostic {
-                    line: first_invalid_utf8_line(bytes),
-                    reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
-                });
+                parsed.diagnostics.push(invalid_utf8(bytes));
             }
             Ok::<_, E>(parsed)
         })
@@ -795,10 +792,7 @@ impl Outcome {
         self.bytes(files, path, parser, |file| {
             let mut parsed = parse(file)?;
             if file.as_str().is_none() {
-                parsed.diagnostics.push(Diagnostic {
-                    line: first_invalid_utf8_line(file),
-                    reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
-                });
+                parsed.diagnostics.push(invalid_utf8(file));
             }
             Ok::<_, E>(parsed)
         })
@@ -935,9 +929,14 @@ fn count_lines(content: &[u8]) -> u64 {
     }
 }
 
-fn first_invalid_utf8_line(bytes: &[u8]) -> usize {
+/// The diagnostic of a file parsed with its invalid UTF-8 replaced, on the
+/// line of the first invalid byte.
+fn invalid_utf8(bytes: &[u8]) -> Diagnostic {
     let valid_up_to = std::str::from_utf8(bytes)
         .err()
         .map_or(bytes.len(), |error| error.valid_up_to());
-    memchr::memchr_iter(b'\n', &bytes[..valid_up_to]).count() + 1
+    Diagnostic {
+        line: memchr::memchr_iter(b'\n', &bytes[..valid_up_to]).count() + 1,
+        reason: "invalid UTF-8 replaced with U+FFFD before parsing".to_owned(),
+    }
 }

@@ -386,15 +386,7 @@ impl Store {
         if row.flags & (KLOG | TIME) == KLOG {
             let text = self.row_text(row)?;
             let header = klog::header(text.as_bytes())?;
-            let seconds = header.time_of_day_us / 1_000_000;
-            let stamp = SyslogStamp {
-                month: header.month,
-                day: header.day,
-                hour: (seconds / 3_600) as u8,
-                minute: (seconds / 60 % 60) as u8,
-                second: (seconds % 60) as u8,
-                micros: Some((header.time_of_day_us % 1_000_000) as u32),
-            };
+            let stamp = super::text::klog_stamp(header.month, header.day, header.time_of_day_us);
             return Some((stamp, false));
         }
         None

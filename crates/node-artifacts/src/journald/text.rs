@@ -547,6 +547,19 @@ fn infer_years(journal: &mut Journal, options: &ParseOptions, diagnostics: &mut 
     }
 }
 
+/// A klog header's month, day and time of day as a year-less stamp.
+pub(super) fn klog_stamp(month: u8, day: u8, time_of_day_us: u64) -> SyslogStamp {
+    let seconds = time_of_day_us / 1_000_000;
+    SyslogStamp {
+        month,
+        day,
+        hour: (seconds / 3_600) as u8,
+        minute: (seconds / 60 % 60) as u8,
+        second: (seconds % 60) as u8,
+        micros: Some((time_of_day_us % 1_000_000) as u32),
+    }
+}
+
 /// The year-less stamp of an entry: its own `short` stamp (`true`), or, for
 /// an entry without any wall time, its klog header's (`false`).
 pub(super) fn stamp_of(entry: &Entry) -> Option<(SyslogStamp, bool)> {
@@ -555,16 +568,7 @@ pub(super) fn stamp_of(entry: &Entry) -> Option<(SyslogStamp, bool)> {
     }
     match &entry.inner {
         Some(Inner::Klog(klog)) if entry.time.is_none() => {
-            let seconds = klog.time_of_day_us / 1_000_000;
-            let stamp = SyslogStamp {
-                month: klog.month,
-                day: klog.day,
-                hour: (seconds / 3_600) as u8,
-                minute: (seconds / 60 % 60) as u8,
-                second: (seconds % 60) as u8,
-                micros: Some((klog.time_of_day_us % 1_000_000) as u32),
-            };
-            Some((stamp, false))
+            Some((klog_stamp(klog.month, klog.day, klog.time_of_day_us), false))
         }
         _ => None,
     }
